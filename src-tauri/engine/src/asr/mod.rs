@@ -1,0 +1,33 @@
+//! Speech recognition with Whisper (whisper.cpp through whisper-rs, on the shared ggml).
+
+pub mod model_file;
+mod transcriber;
+
+pub use model_file::WhisperModelInfo;
+pub use transcriber::{Segment, TranscribeOptions, Transcriber, Transcript};
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AsrError {
+    #[error("Whisper model file not found: {0}")]
+    NotFound(PathBuf),
+    #[error("cannot read Whisper model {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0} is not a whisper.cpp ggml model (wrong magic bytes)")]
+    NotWhisperModel(PathBuf),
+    #[error("{path} is not a usable Whisper model: {reason}")]
+    BadModel { path: PathBuf, reason: String },
+    #[error("{path} is truncated: it should be {expected} bytes but has {actual}")]
+    Truncated { path: PathBuf, expected: u64, actual: u64 },
+    #[error("whisper.cpp could not load {path}: {message}")]
+    Load { path: PathBuf, message: String },
+    #[error("transcription failed: {0}")]
+    Inference(String),
+    #[error(transparent)]
+    Audio(#[from] crate::audio::AudioError),
+}

@@ -1,0 +1,134 @@
+//! The Whisper transcriber: owns a whisper.cpp context and state (one per worker thread).
+
+use std::path::Path;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState};
+
+use super::{model_file, AsrError, WhisperModelInfo};
+use crate::audio::{self, WHISPER_SAMPLE_RATE};
+use crate::platform;
+
+/// Below this RMS a clip is treated as silence without running Whisper, which would
+/// otherwise invent text ("Thank you.") for it. Richer voice activity comes with live capture.
+pub const SILENCE_RMS: f32 = 0.003;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TranscribeOptions {
+    /// ISO code ("en"), or `None` to detect (multilingual models only).
+    pub language: Option<String>,
+    /// Beam width; `None` is greedy.
+    pub beam_size: Option<usize>,
+    /// Vocabulary hint for the decoder.
+    pub initial_prompt: Option<String>,
+    pub threads: Option<usize>,
+}
+
+impl Default for TranscribeOptions {
+    fn default() -> Self {
+        Self { language: Some("en".into()), beam_size: None, initial_prompt: None, threads: None }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Segment {
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub text: String,
+    pub no_speech_prob: f32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Transcript {
+    /// The whole transcript, trimmed; empty when `no_speech`.
+    pub text: String,
+    pub segments: Vec<Segment>,
+    /// True when the clip held no speech (silence, or nothing Whisper could hear).
+    pub no_speech: bool,
+    pub audio_ms: f64,
+    pub elapsed_ms: f64,
+}
+
+/// A loaded Whisper model with its decoding state.
+pub struct Transcriber {
+    // Field order: the state must drop before the context it came from.
+    state: WhisperState,
+    _ctx: WhisperContext,
+    info: WhisperModelInfo,
+}
+
+impl std::fmt::Debug for Transcriber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transcriber").field("info", &self.info).finish_non_exhaustive()
+    }
+}
+
+fn install_logging() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(whisper_rs::install_logging_hooks);
+}
+
+impl Transcriber {
+    /// Checks the model file, then loads it.
+    pub fn load(path: &Path) -> Result<Self, AsrError> {
+        let info = model_file::inspect(path)?;
+        install_logging();
+        let ctx = WhisperContext::new_with_params(path, WhisperContextParameters::default())
+            .map_err(|e| AsrError::Load { path: path.to_path_buf(), message: e.to_string() })?;
+        let state = ctx
+            .create_state()
+            .map_err(|e| AsrError::Load { path: path.to_path_buf(), message: e.to_string() })?;
+        tracing::info!(layers = info.n_audio_layer, multilingual = info.multilingual, "Whisper model loaded");
+        Ok(Self { state, _ctx: ctx, info })
+    }
+
+    pub fn info(&self) -> &WhisperModelInfo {
+        &self.info
+    }
+
+    /// Transcribes 16 kHz mono f32 audio.
+    pub fn transcribe(&mut self, pcm: &[f32], options: &TranscribeOptions) -> Result<Transcript, AsrError> {
+        let start = Instant::now();
+        let audio_ms = pcm.len() as f64 * 1000.0 / f64::from(WHISPER_SAMPLE_RATE);
+        if audio::rms(pcm) < SILENCE_RMS {
+            return Ok(Transcript { text: String::new(), segments: Vec::new(), no_speech: true, audio_ms, elapsed_ms: 0.0 });
+        }
+        let strategy = match options.beam_size {
+            Some(beam_size) if beam_size > 1 => {
+                SamplingStrategy::BeamSearch { beam_size: beam_size as i32, patience: -1.0 }
+            }
+            _ => SamplingStrategy::Greedy { best_of: 1 },
+        };
+        let mut params = FullParams::new(strategy);
+        let threads = options.threads.unwrap_or_else(platform::default_threads).max(1);
+        params.set_n_threads(threads as i32);
+        params.set_language(options.language.as_deref().or(Some("auto")));
+        params.set_translate(false);
+        params.set_no_context(true);
+        params.set_suppress_blank(true);
+        params.set_suppress_nst(true);
+        params.set_print_special(false);
+        params.set_print_progress(false);
+        params.set_print_realtime(false);
+        params.set_print_timestamps(false);
+        if let Some(prompt) = options.initial_prompt.as_deref() {
+            params.set_initial_prompt(prompt);
+        }
+        self.state.full(params, pcm).map_err(|e| AsrError::Inference(e.to_string()))?;
+
+        let mut segments = Vec::new();
+        for seg in self.state.as_iter() {
+            let text = seg.to_str_lossy().map_err(|e| AsrError::Inference(e.to_string()))?.trim().to_string();
+            segments.push(Segment {
+                start_ms: seg.start_timestamp() * 10,
+                end_ms: seg.end_timestamp() * 10,
+                no_speech_prob: seg.no_speech_probability(),
+                text,
+            });
+        }
+        let text = segments.iter().map(|s| s.text.as_str()).filter(|t| !t.is_empty()).collect::<Vec<_>>().join(" ");
+        let no_speech = text.is_empty();
+        Ok(Transcript { text, segments, no_speech, audio_ms, elapsed_ms: start.elapsed().as_secs_f64() * 1000.0 })
+    }
+}

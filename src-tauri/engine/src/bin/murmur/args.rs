@@ -1,0 +1,131 @@
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use murmur_engine::llm::{SamplingParams, SessionOptions};
+use murmur_engine::prompts::Task;
+
+#[derive(Parser, Debug)]
+#[command(name = "murmur", version, about = "Private, on-device voice chat about your health records")]
+pub struct Cli {
+    /// GGUF language model (e.g. a Qwen2.5 Q4_K_M file).
+    #[arg(long, global = true, env = "MURMUR_MODEL")]
+    pub model: Option<PathBuf>,
+    /// whisper.cpp ggml speech model (e.g. ggml-tiny.en.bin).
+    #[arg(long, global = true, env = "MURMUR_WHISPER_MODEL")]
+    pub whisper_model: Option<PathBuf>,
+    /// Inference threads (default: performance cores; env MURMUR_THREADS).
+    #[arg(long, global = true)]
+    pub threads: Option<usize>,
+    /// Context window in tokens.
+    #[arg(long, global = true, default_value_t = 4096)]
+    pub ctx: u32,
+    /// Print per-turn statistics to stderr.
+    #[arg(long, global = true)]
+    pub stats: bool,
+    /// Sampling temperature (0 = greedy).
+    #[arg(long, global = true)]
+    pub temperature: Option<f32>,
+    /// Sampling seed.
+    #[arg(long, global = true)]
+    pub seed: Option<u32>,
+    /// Greedy decoding (deterministic).
+    #[arg(long, global = true)]
+    pub greedy: bool,
+    /// Longest answer, in tokens.
+    #[arg(long, global = true, default_value_t = 1024)]
+    pub max_tokens: usize,
+    /// More logging on stderr (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Ask one question and stream the answer.
+    Ask(AskArgs),
+    /// Talk in turns; the model keeps the conversation (type /help).
+    Chat(ChatArgs),
+    /// Transcribe a 16 kHz WAV file.
+    Transcribe(TranscribeArgs),
+    /// Transcribe a spoken question from a WAV file, then stream the answer.
+    Voice(VoiceArgs),
+    /// Versions of the engine and its libraries.
+    Info,
+}
+
+#[derive(Args, Debug)]
+pub struct RecordArgs {
+    /// A health record (text file) to attach to the conversation.
+    #[arg(long)]
+    pub record: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct AskArgs {
+    /// The question (optional with --task).
+    pub question: Option<String>,
+    #[command(flatten)]
+    pub record: RecordArgs,
+    /// A ready-made task on the attached record.
+    #[arg(long, value_parser = parse_task)]
+    pub task: Option<Task>,
+}
+
+#[derive(Args, Debug)]
+pub struct ChatArgs {
+    #[command(flatten)]
+    pub record: RecordArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct TranscribeArgs {
+    pub wav: PathBuf,
+    /// Beam search width (default: greedy).
+    #[arg(long)]
+    pub beam: Option<usize>,
+}
+
+#[derive(Args, Debug)]
+pub struct VoiceArgs {
+    pub wav: PathBuf,
+    #[command(flatten)]
+    pub record: RecordArgs,
+}
+
+fn parse_task(s: &str) -> Result<Task, String> {
+    s.parse()
+}
+
+impl Cli {
+    pub fn sampling(&self) -> SamplingParams {
+        let mut p = if self.greedy { SamplingParams::greedy() } else { SamplingParams::default() };
+        if let Some(t) = self.temperature {
+            p.temperature = t;
+        }
+        if let Some(s) = self.seed {
+            p.seed = s;
+        }
+        p.max_tokens = self.max_tokens;
+        p
+    }
+
+    pub fn session_options(&self) -> SessionOptions {
+        SessionOptions { n_ctx: self.ctx, threads: self.threads, ..SessionOptions::default() }
+    }
+
+    pub fn model_path(&self) -> Result<PathBuf, String> {
+        self.model.clone().ok_or_else(|| {
+            "no language model: pass --model FILE.gguf or set MURMUR_MODEL \
+             (tests/fixtures/fetch_models.py fetches a small one)"
+                .to_string()
+        })
+    }
+
+    pub fn whisper_path(&self) -> Result<PathBuf, String> {
+        self.whisper_model.clone().ok_or_else(|| {
+            "no speech model: pass --whisper-model FILE.bin or set MURMUR_WHISPER_MODEL".to_string()
+        })
+    }
+}

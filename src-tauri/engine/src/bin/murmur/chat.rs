@@ -1,0 +1,121 @@
+//! `murmur ask` and `murmur chat`.
+
+use std::io::{BufRead, Write};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use murmur_engine::llm::LlmWorker;
+use murmur_engine::prompts;
+use murmur_engine::CancelToken;
+
+use crate::args::{AskArgs, ChatArgs, Cli};
+use crate::output;
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+pub fn load_worker(cli: &Cli) -> Result<LlmWorker> {
+    let path = cli.model_path()?;
+    output::progress(&format!("loading {}", path.display()));
+    let worker = LlmWorker::spawn(path, cli.session_options());
+    output::clear_progress();
+    Ok(worker?)
+}
+
+pub fn read_record(path: Option<&Path>) -> Result<Option<String>> {
+    match path {
+        None => Ok(None),
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| format!("cannot read record {}: {e}", p.display()))?;
+            if text.trim().is_empty() {
+                return Err(format!("record {} is empty", p.display()).into());
+            }
+            Ok(Some(text))
+        }
+    }
+}
+
+/// Ctrl-C stops the answer in progress; at the prompt it quits.
+fn install_ctrl_c() -> Arc<Mutex<Option<CancelToken>>> {
+    let current: Arc<Mutex<Option<CancelToken>>> = Arc::new(Mutex::new(None));
+    let handler_current = current.clone();
+    let _ = ctrlc::set_handler(move || {
+        let active = handler_current.lock().ok().and_then(|mut c| c.take());
+        match active {
+            Some(token) => token.cancel(),
+            None => std::process::exit(130),
+        }
+    });
+    current
+}
+
+pub fn ask(cli: &Cli, args: &AskArgs) -> Result<()> {
+    let record = read_record(args.record.record.as_deref())?;
+    let question = match (args.task, args.question.as_deref()) {
+        (Some(task), extra) => {
+            if record.is_none() {
+                return Err(format!("--task {} needs --record FILE", task.name()).into());
+            }
+            prompts::task_message(task, extra)
+        }
+        (None, Some(q)) if !q.trim().is_empty() => q.to_string(),
+        _ => return Err("nothing to ask: give a question, or --task with --record".into()),
+    };
+    let worker = load_worker(cli)?;
+    worker.set_record(record)?;
+    let current = install_ctrl_c();
+    let cancel = CancelToken::new();
+    if let Ok(mut c) = current.lock() {
+        *c = Some(cancel.clone());
+    }
+    output::stream_answer(worker.send(question, cli.sampling(), cancel)?, cli.stats)?;
+    Ok(())
+}
+
+pub fn interactive(cli: &Cli, args: &ChatArgs) -> Result<()> {
+    let record = read_record(args.record.record.as_deref())?;
+    let worker = load_worker(cli)?;
+    let has_record = record.is_some();
+    worker.set_record(record)?;
+    let current = install_ctrl_c();
+    eprintln!(
+        "Murmur chat{}. Ask about your health records; /new starts over, /quit leaves. Ctrl-C stops an answer.",
+        if has_record { " (record attached)" } else { "" }
+    );
+    let stdin = std::io::stdin();
+    let mut line = String::new();
+    loop {
+        eprint!("> ");
+        std::io::stderr().flush()?;
+        line.clear();
+        if stdin.lock().read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let text = line.trim();
+        match text {
+            "" => continue,
+            "/quit" | "/exit" => return Ok(()),
+            "/new" => {
+                worker.clear_history()?;
+                eprintln!("[new conversation]");
+                continue;
+            }
+            "/help" => {
+                eprintln!("/new: start a new conversation; /quit: leave");
+                continue;
+            }
+            _ => {}
+        }
+        let cancel = CancelToken::new();
+        if let Ok(mut c) = current.lock() {
+            *c = Some(cancel.clone());
+        }
+        let result = output::stream_answer(worker.send(text, cli.sampling(), cancel)?, cli.stats);
+        if let Ok(mut c) = current.lock() {
+            *c = None;
+        }
+        if let Err(e) = result {
+            // A too-long message or a failed answer does not end the chat.
+            eprintln!("murmur: {e}");
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! `murmur`: the headless CLI over the engine (desktop testing, benchmarks, scripting).
+//! Answer tokens go to stdout as they arrive; progress, stats and errors go to stderr.
+
+mod args;
+mod chat;
+mod output;
+mod voice;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use args::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let result = match &cli.command {
+        Command::Ask(a) => chat::ask(&cli, a),
+        Command::Chat(a) => chat::interactive(&cli, a),
+        Command::Transcribe(a) => voice::transcribe(&cli, a),
+        Command::Voice(a) => voice::voice(&cli, a),
+        Command::Info => {
+            output::info();
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            output::clear_progress();
+            eprintln!("murmur: error: {e}");
+            let mut source = std::error::Error::source(e.as_ref());
+            while let Some(s) = source {
+                eprintln!("  caused by: {s}");
+                source = s.source();
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs go to stderr; `MURMUR_LOG` (an env-filter) overrides. Prompts, transcripts and
+/// answers are never logged.
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = EnvFilter::try_from_env("MURMUR_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}

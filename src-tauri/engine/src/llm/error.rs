@@ -1,0 +1,37 @@
+use std::path::PathBuf;
+
+/// Everything that can go wrong in the language-model half of the engine.
+#[derive(Debug, thiserror::Error)]
+pub enum LlmError {
+    #[error("model file not found: {0}")]
+    NotFound(PathBuf),
+    #[error("cannot read model file {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0} is not a GGUF model file (wrong magic bytes)")]
+    NotGguf(PathBuf),
+    #[error("{path} is truncated or corrupt: its tensors need {needed} bytes but the file has {actual}")]
+    Truncated { path: PathBuf, needed: u64, actual: u64 },
+    #[error("{0} has a damaged GGUF header")]
+    BadHeader(PathBuf),
+    #[error("model architecture {arch:?} is not supported (supported: {supported})")]
+    UnsupportedArchitecture { arch: String, supported: String },
+    #[error("llama.cpp could not load {0}")]
+    Load(PathBuf),
+    #[error("could not create an inference context: {0}")]
+    Context(String),
+    #[error("could not format the conversation with the chat template: {0}")]
+    Template(String),
+    #[error(
+        "the message is too long: it needs {needed} tokens but at most {available} fit in the \
+         {n_ctx}-token context next to the system prompt and the answer"
+    )]
+    MessageTooLong { needed: usize, available: usize, n_ctx: u32 },
+    #[error("inference failed: {0}")]
+    Decode(String),
+    #[error("the language model worker has stopped")]
+    WorkerGone,
+}

@@ -1,0 +1,75 @@
+//! Loading a GGUF model: preflight checks, then llama.cpp with mmap.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use llama_cpp_2::llama_backend::LlamaBackend;
+use llama_cpp_2::model::params::LlamaModelParams;
+use llama_cpp_2::model::LlamaModel;
+
+use super::gguf::GgufInfo;
+use super::LlmError;
+
+/// llama.cpp's process-wide backend: initialised once, never freed.
+pub(crate) fn backend() -> &'static LlamaBackend {
+    static BACKEND: OnceLock<LlamaBackend> = OnceLock::new();
+    BACKEND.get_or_init(|| {
+        // Route llama.cpp's and ggml's own logging into `tracing` (they never log prompts at
+        // the levels we enable by default).
+        llama_cpp_2::send_logs_to_tracing(llama_cpp_2::LogOptions::default());
+        match LlamaBackend::init() {
+            Ok(b) => b,
+            // Only fails if initialised before, which this OnceLock prevents.
+            Err(e) => panic!("llama.cpp backend initialised twice: {e}"),
+        }
+    })
+}
+
+/// A loaded language model (weights memory-mapped, shared read-only).
+pub struct LlmModel {
+    pub(crate) model: LlamaModel,
+    info: GgufInfo,
+}
+
+impl std::fmt::Debug for LlmModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LlmModel").field("info", &self.info).finish_non_exhaustive()
+    }
+}
+
+impl LlmModel {
+    /// Checks the file (typed errors for missing, non-GGUF, truncated, unsupported files) and
+    /// loads it with mmap, CPU only.
+    pub fn load(path: &Path) -> Result<Self, LlmError> {
+        let info = GgufInfo::read(path)?;
+        let params = LlamaModelParams::default().with_use_mmap(true).with_n_gpu_layers(0);
+        let model = LlamaModel::load_from_file(backend(), path, &params)
+            .map_err(|_| LlmError::Load(path.to_path_buf()))?;
+        tracing::info!(
+            arch = %info.architecture,
+            file_type = ?info.file_type,
+            size_mb = info.file_size / 1_000_000,
+            "language model loaded"
+        );
+        Ok(Self { model, info })
+    }
+
+    pub fn info(&self) -> &GgufInfo {
+        &self.info
+    }
+
+    /// Token ids of `text` (special tokens such as `<|im_end|>` parsed).
+    pub fn tokenize(&self, text: &str) -> Vec<i32> {
+        self.model.vocab().tokenize(text.as_bytes(), false, true).into_iter().map(|t| t.0).collect()
+    }
+
+    /// The raw bytes of one token (may be part of a UTF-8 character).
+    pub fn token_bytes(&self, token: i32) -> Vec<u8> {
+        self.model.vocab().token_to_piece(llama_cpp_2::token::LlamaToken(token), false, None)
+    }
+
+    /// Context length the model was trained for.
+    pub fn n_ctx_train(&self) -> u32 {
+        self.model.n_ctx_train()
+    }
+}

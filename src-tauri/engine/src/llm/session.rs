@@ -1,0 +1,406 @@
+//! A multi-turn chat session on one llama.cpp context, reusing the KV cache across turns.
+//!
+//! Each turn re-renders the whole conversation with the chat template, finds the longest
+//! common prefix with the tokens already in the KV cache, removes the rest from the cache and
+//! decodes only the new tail. A follow-up question therefore costs its own tokens, not the
+//! history's.
+
+use std::num::NonZeroU32;
+use std::time::Instant;
+
+use llama_cpp_2::context::params::LlamaContextParams;
+use llama_cpp_2::context::LlamaContext;
+use llama_cpp_2::llama_batch::LlamaBatch;
+use llama_cpp_2::token::LlamaToken;
+use serde::{Deserialize, Serialize};
+
+use super::model::{backend, LlmModel};
+use super::sampling::SamplingParams;
+use super::template::{ChatFormat, Message, Role};
+use super::utf8::Utf8Stream;
+use super::LlmError;
+use crate::{platform, prompts, CancelToken};
+
+/// Context settings.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SessionOptions {
+    /// Context window in tokens (KV cache size).
+    pub n_ctx: u32,
+    /// Tokens decoded per prefill step.
+    pub n_batch: u32,
+    /// Inference threads; `None` picks [`platform::default_threads`].
+    pub threads: Option<usize>,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        Self { n_ctx: 4096, n_batch: 512, threads: None }
+    }
+}
+
+/// Why an answer ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FinishReason {
+    /// The model ended its answer.
+    Stop,
+    /// `max_tokens` was reached.
+    MaxTokens,
+    /// The context window is full.
+    ContextFull,
+    /// Cancelled by the caller.
+    Cancelled,
+}
+
+/// Figures for one turn.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TurnStats {
+    /// Tokens in the rendered conversation for this turn.
+    pub prompt_tokens: usize,
+    /// Of those, tokens already in the KV cache (not decoded again).
+    pub reused_tokens: usize,
+    /// Tokens decoded during prefill (`prompt_tokens - reused_tokens`).
+    pub prefilled_tokens: usize,
+    pub generated_tokens: usize,
+    /// Oldest turns dropped to make the conversation fit.
+    pub dropped_turns: usize,
+    /// From the request to the first streamed text, in milliseconds.
+    pub ttft_ms: Option<f64>,
+    pub prefill_ms: f64,
+    pub prefill_tok_s: f64,
+    pub decode_ms: f64,
+    pub decode_tok_s: f64,
+    pub finish: FinishReason,
+}
+
+/// Streamed while a turn runs.
+#[derive(Debug, PartialEq)]
+pub enum TurnEvent<'a> {
+    /// The oldest turns were dropped to fit the context window.
+    Trimmed { dropped_turns: usize },
+    /// The next piece of the answer: always complete UTF-8 characters.
+    Token(&'a str),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Turn {
+    pub user: String,
+    pub assistant: String,
+}
+
+/// One conversation, owning a llama.cpp context.
+pub struct ChatSession<'m> {
+    model: &'m LlmModel,
+    ctx: LlamaContext<'m>,
+    format: ChatFormat,
+    system: String,
+    turns: Vec<Turn>,
+    /// Tokens held in the KV cache (sequence 0, positions 0..len).
+    cached: Vec<LlamaToken>,
+    batch: LlamaBatch<'static>,
+    n_batch: usize,
+}
+
+impl std::fmt::Debug for ChatSession<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChatSession")
+            .field("turns", &self.turns.len())
+            .field("cached_tokens", &self.cached.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'m> ChatSession<'m> {
+    /// A new conversation with the health assistant's system prompt.
+    pub fn new(model: &'m LlmModel, options: &SessionOptions) -> Result<Self, LlmError> {
+        let threads = options.threads.unwrap_or_else(platform::default_threads).max(1);
+        let threads = i32::try_from(threads).unwrap_or(i32::MAX);
+        let n_ctx = options.n_ctx.min(model.n_ctx_train().max(512));
+        let n_batch = options.n_batch.clamp(8, n_ctx);
+        let params = LlamaContextParams::default()
+            .with_n_ctx(NonZeroU32::new(n_ctx))
+            .with_n_batch(n_batch)
+            .with_n_ubatch(n_batch)
+            .with_n_threads(threads)
+            .with_n_threads_batch(threads);
+        let ctx = model
+            .model
+            .new_context(backend(), params)
+            .map_err(|e| LlmError::Context(e.to_string()))?;
+        Ok(Self {
+            model,
+            format: ChatFormat::for_model(&model.model),
+            ctx,
+            system: prompts::system_message(None),
+            turns: Vec::new(),
+            cached: Vec::new(),
+            batch: LlamaBatch::new(n_batch as usize, 1),
+            n_batch: n_batch as usize,
+        })
+    }
+
+    pub fn n_ctx(&self) -> u32 {
+        self.ctx.n_ctx()
+    }
+
+    pub fn turns(&self) -> &[Turn] {
+        &self.turns
+    }
+
+    /// Tokens currently held in the KV cache.
+    pub fn cached_tokens(&self) -> usize {
+        self.cached.len()
+    }
+
+    /// Replaces the system prompt (the KV cache is reused up to the first changed token).
+    pub fn set_system_prompt(&mut self, system: impl Into<String>) {
+        self.system = system.into();
+    }
+
+    /// Attaches a health record to the conversation (pinned with the system prompt), or
+    /// detaches it with `None`.
+    pub fn set_record(&mut self, record: Option<&str>) {
+        self.system = prompts::system_message(record);
+    }
+
+    /// Starts a new conversation with the same system prompt and record. The KV cache keeps
+    /// the system prompt, so the next question does not re-read it.
+    pub fn clear_history(&mut self) {
+        self.turns.clear();
+    }
+
+    /// Replaces the conversation (e.g. a saved one reopened). The KV cache is reused as far
+    /// as the new history matches it.
+    pub fn restore_history(&mut self, turns: Vec<Turn>) {
+        self.turns = turns;
+    }
+
+    /// Prefills the system prompt ahead of the first question (e.g. while the person speaks).
+    pub fn prime(&mut self, cancel: &CancelToken) -> Result<(), LlmError> {
+        let text = self.format.render(&self.model.model, &[Message::new(Role::System, self.system.clone())], false)?;
+        let tokens = self.tokenize(&text);
+        let keep = self.reuse_prefix(&tokens)?;
+        self.prefill(&tokens[keep..], false, cancel)?;
+        Ok(())
+    }
+
+    /// Answers `user`, streaming the answer through `on_event`. The conversation keeps the
+    /// question and the answer (a cancelled answer is kept as far as it got).
+    pub fn send(
+        &mut self,
+        user: &str,
+        sampling: &SamplingParams,
+        cancel: &CancelToken,
+        on_event: &mut dyn FnMut(TurnEvent<'_>),
+    ) -> Result<TurnStats, LlmError> {
+        let start = Instant::now();
+        let n_ctx = self.ctx.n_ctx() as usize;
+        // Room kept free for the answer when deciding whether the prompt fits.
+        let reserve = sampling.max_tokens.clamp(1, n_ctx / 4);
+
+        let (tokens, dropped_turns) = self.fit_prompt(user, n_ctx, reserve)?;
+        if dropped_turns > 0 {
+            tracing::info!(dropped_turns, "context full: dropped the oldest turns");
+            self.turns.drain(..dropped_turns);
+            on_event(TurnEvent::Trimmed { dropped_turns });
+        }
+
+        let mut stats = TurnStats {
+            prompt_tokens: tokens.len(),
+            reused_tokens: 0,
+            prefilled_tokens: 0,
+            generated_tokens: 0,
+            dropped_turns,
+            ttft_ms: None,
+            prefill_ms: 0.0,
+            prefill_tok_s: 0.0,
+            decode_ms: 0.0,
+            decode_tok_s: 0.0,
+            finish: FinishReason::Stop,
+        };
+
+        // Reuse the longest common prefix; at least one token must be decoded for logits.
+        let keep = self.reuse_prefix(&tokens)?.min(tokens.len() - 1);
+        if keep < self.cached.len() {
+            self.truncate_cache(keep)?;
+        }
+        stats.reused_tokens = keep;
+
+        let prefill_start = Instant::now();
+        let completed = self.prefill(&tokens[keep..], true, cancel)?;
+        stats.prefilled_tokens = tokens.len() - keep;
+        stats.prefill_ms = ms(prefill_start);
+        stats.prefill_tok_s = per_second(stats.prefilled_tokens, stats.prefill_ms);
+        if !completed {
+            // Cancelled before the answer started: the question is not kept.
+            stats.finish = FinishReason::Cancelled;
+            return Ok(stats);
+        }
+
+        let decode_start = Instant::now();
+        let mut answer = String::new();
+        let mut piece_text = String::new();
+        let mut utf8 = Utf8Stream::new();
+        let mut sampler = sampling.build(self.model.model.n_vocab());
+        let vocab = self.model.model.vocab();
+        let mut logits_index = self.batch.n_tokens() - 1;
+        let mut emit = |text: &str, answer: &mut String, stats: &mut TurnStats| {
+            if !text.is_empty() {
+                if stats.ttft_ms.is_none() {
+                    stats.ttft_ms = Some(ms(start));
+                }
+                answer.push_str(text);
+                on_event(TurnEvent::Token(text));
+            }
+        };
+        loop {
+            if cancel.is_cancelled() {
+                stats.finish = FinishReason::Cancelled;
+                break;
+            }
+            if stats.generated_tokens >= sampling.max_tokens {
+                stats.finish = FinishReason::MaxTokens;
+                break;
+            }
+            if self.cached.len() >= n_ctx {
+                stats.finish = FinishReason::ContextFull;
+                break;
+            }
+            let token = sampler.sample(&self.ctx, logits_index);
+            if vocab.is_eog(token) {
+                break;
+            }
+            let bytes = vocab.token_to_piece(token, false, None);
+            piece_text.clear();
+            utf8.push(&bytes, &mut piece_text);
+            emit(&piece_text, &mut answer, &mut stats);
+            stats.generated_tokens += 1;
+
+            self.batch.clear();
+            self.batch
+                .add(token, pos(self.cached.len()), &[0], true)
+                .map_err(|e| LlmError::Decode(e.to_string()))?;
+            if let Err(e) = self.ctx.decode(&mut self.batch) {
+                self.truncate_cache(self.cached.len())?;
+                return Err(LlmError::Decode(e.to_string()));
+            }
+            self.cached.push(token);
+            logits_index = 0;
+        }
+        piece_text.clear();
+        utf8.finish(&mut piece_text);
+        emit(&piece_text, &mut answer, &mut stats);
+
+        stats.decode_ms = ms(decode_start);
+        stats.decode_tok_s = per_second(stats.generated_tokens, stats.decode_ms);
+        self.turns.push(Turn { user: user.to_string(), assistant: answer });
+        Ok(stats)
+    }
+
+    fn messages(&self, turns: &[Turn], user: &str) -> Vec<Message> {
+        let mut msgs = Vec::with_capacity(2 + 2 * turns.len());
+        msgs.push(Message::new(Role::System, self.system.clone()));
+        for t in turns {
+            msgs.push(Message::new(Role::User, t.user.clone()));
+            msgs.push(Message::new(Role::Assistant, t.assistant.clone()));
+        }
+        msgs.push(Message::new(Role::User, user));
+        msgs
+    }
+
+    /// Renders and tokenizes the conversation plus `user`, dropping the oldest turns until it
+    /// fits with `reserve` tokens to spare. The new message itself is never cut.
+    fn fit_prompt(&self, user: &str, n_ctx: usize, reserve: usize) -> Result<(Vec<LlamaToken>, usize), LlmError> {
+        let mut dropped = 0;
+        loop {
+            let text = self.format.render(&self.model.model, &self.messages(&self.turns[dropped..], user), true)?;
+            let tokens = self.tokenize(&text);
+            if tokens.len() + reserve <= n_ctx {
+                return Ok((tokens, dropped));
+            }
+            if dropped < self.turns.len() {
+                dropped += 1;
+                continue;
+            }
+            // Only the system prompt (with its record) and the new message are left.
+            let needed = self.tokenize(user).len();
+            let overhead = tokens.len().saturating_sub(needed);
+            return Err(LlmError::MessageTooLong {
+                needed,
+                available: n_ctx.saturating_sub(reserve + overhead),
+                n_ctx: n_ctx as u32,
+            });
+        }
+    }
+
+    fn tokenize(&self, text: &str) -> Vec<LlamaToken> {
+        let vocab = self.model.model.vocab();
+        // The template already carries any BOS; special tokens in it are parsed.
+        vocab.tokenize(text.as_bytes(), false, true)
+    }
+
+    /// Length of the common prefix of the cache and `tokens`.
+    fn reuse_prefix(&self, tokens: &[LlamaToken]) -> Result<usize, LlmError> {
+        Ok(self.cached.iter().zip(tokens).take_while(|(a, b)| a == b).count())
+    }
+
+    /// Drops cache entries from position `keep` on.
+    fn truncate_cache(&mut self, keep: usize) -> Result<(), LlmError> {
+        let p0 = u32::try_from(keep).map_err(|e| LlmError::Decode(e.to_string()))?;
+        match self.ctx.clear_kv_cache_seq(Some(0), Some(p0), None) {
+            Ok(true) => {
+                self.cached.truncate(keep);
+                Ok(())
+            }
+            Ok(false) | Err(_) => {
+                // Partial removal unsupported: start from an empty cache.
+                self.ctx.clear_kv_cache();
+                self.cached.clear();
+                Ok(())
+            }
+        }
+    }
+
+    /// Decodes `tokens` after the cache in chunks of `n_batch`, asking for logits of the last
+    /// token only if `want_logits`. Returns `false` if cancelled between chunks (what was
+    /// decoded stays cached and consistent).
+    fn prefill(&mut self, tokens: &[LlamaToken], want_logits: bool, cancel: &CancelToken) -> Result<bool, LlmError> {
+        let n_chunks = tokens.len().div_ceil(self.n_batch);
+        for (i, chunk) in tokens.chunks(self.n_batch).enumerate() {
+            if cancel.is_cancelled() {
+                return Ok(false);
+            }
+            self.batch.clear();
+            let base = self.cached.len();
+            for (j, &token) in chunk.iter().enumerate() {
+                let last = want_logits && i + 1 == n_chunks && j + 1 == chunk.len();
+                self.batch
+                    .add(token, pos(base + j), &[0], last)
+                    .map_err(|e| LlmError::Decode(e.to_string()))?;
+            }
+            if let Err(e) = self.ctx.decode(&mut self.batch) {
+                // Whatever this chunk wrote is not recorded in `cached`; remove it.
+                self.truncate_cache(base)?;
+                return Err(LlmError::Decode(e.to_string()));
+            }
+            self.cached.extend_from_slice(chunk);
+        }
+        Ok(true)
+    }
+}
+
+fn pos(i: usize) -> i32 {
+    i32::try_from(i).unwrap_or(i32::MAX)
+}
+
+fn ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1000.0
+}
+
+fn per_second(n: usize, ms: f64) -> f64 {
+    if ms > 0.0 {
+        n as f64 * 1000.0 / ms
+    } else {
+        0.0
+    }
+}

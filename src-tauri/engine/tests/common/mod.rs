@@ -1,0 +1,64 @@
+//! Shared helpers for the integration tests, which run on real models.
+//! `tests/fixtures/setup.sh` (called by `scripts/test.sh`) fetches them and exports the paths.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+fn cache_dir() -> PathBuf {
+    std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default().join(".cache/murmur")
+}
+
+fn fixture(var: &str, default: PathBuf) -> PathBuf {
+    let path = std::env::var_os(var).map(PathBuf::from).unwrap_or(default);
+    assert!(
+        path.exists(),
+        "{var}: {} does not exist. Run `bash scripts/test.sh` (or tests/fixtures/setup.sh) to fetch the test models.",
+        path.display()
+    );
+    path
+}
+
+pub fn llm_path() -> PathBuf {
+    fixture("MURMUR_TEST_LLM", cache_dir().join("test-models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"))
+}
+
+pub fn whisper_path() -> PathBuf {
+    fixture("MURMUR_TEST_WHISPER", cache_dir().join("test-models/ggml-tiny.en.bin"))
+}
+
+pub fn speech_dir() -> PathBuf {
+    fixture("MURMUR_TEST_SPEECH", cache_dir().join("test-speech"))
+}
+
+/// Threads for tests: 2, the size of the CI machine (overridable).
+pub fn threads() -> usize {
+    std::env::var("MURMUR_TEST_THREADS").ok().and_then(|v| v.parse().ok()).unwrap_or(2)
+}
+
+/// Words for WER: lower case, letters and digits only, British spellings folded to American.
+pub fn words(s: &str) -> Vec<String> {
+    s.to_lowercase()
+        .replace('.', "")
+        .split(|c: char| !c.is_alphanumeric() && c != '\'')
+        .filter(|w| !w.is_empty())
+        .map(|w| w.trim_matches('\'').replace("summarise", "summarize"))
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// Word-level edit distance between reference and hypothesis.
+pub fn word_errors(reference: &[String], hypothesis: &[String]) -> usize {
+    let mut prev: Vec<usize> = (0..=hypothesis.len()).collect();
+    for (i, r) in reference.iter().enumerate() {
+        let mut cur = vec![i + 1; hypothesis.len() + 1];
+        for (j, h) in hypothesis.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(r != h)).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[hypothesis.len()]
+}
+
+pub fn murmur_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_murmur"))
+}

@@ -1,0 +1,224 @@
+//! The chat session on the real Qwen2.5 0.5B Q4_K_M test model.
+
+mod common;
+
+use std::time::Instant;
+
+use murmur_engine::llm::{
+    utf8::Utf8Stream, ChatSession, FinishReason, LlmError, LlmModel, SamplingParams, SessionOptions, TurnEvent, TurnStats,
+};
+use murmur_engine::CancelToken;
+
+fn model() -> LlmModel {
+    LlmModel::load(&common::llm_path()).expect("load the test model")
+}
+
+fn options(n_ctx: u32) -> SessionOptions {
+    SessionOptions { n_ctx, n_batch: 512, threads: Some(common::threads()) }
+}
+
+fn greedy(max_tokens: usize) -> SamplingParams {
+    SamplingParams { max_tokens, ..SamplingParams::greedy() }
+}
+
+/// Sends and collects (pieces with their arrival times, stats).
+fn ask(session: &mut ChatSession<'_>, q: &str, sampling: &SamplingParams) -> (Vec<(String, f64)>, TurnStats) {
+    let start = Instant::now();
+    let mut pieces = Vec::new();
+    let stats = session
+        .send(q, sampling, &CancelToken::new(), &mut |e| {
+            if let TurnEvent::Token(t) = e {
+                pieces.push((t.to_string(), start.elapsed().as_secs_f64()));
+            }
+        })
+        .expect("answer");
+    (pieces, stats)
+}
+
+fn text(pieces: &[(String, f64)]) -> String {
+    pieces.iter().map(|(p, _)| p.as_str()).collect()
+}
+
+#[test]
+fn answers_stream_token_by_token() {
+    let m = model();
+    let mut s = ChatSession::new(&m, &options(2048)).expect("session");
+    let (pieces, stats) = ask(&mut s, "In two sentences: what does an LDL cholesterol test measure?", &greedy(64));
+    let answer = text(&pieces);
+    eprintln!("answer: {answer:?}\nstats: {stats:?}");
+    assert!(pieces.len() >= 10, "expected many token events, got {}", pieces.len());
+    let first = pieces[0].1;
+    let last = pieces[pieces.len() - 1].1;
+    // The first piece must arrive well before the last one (real streaming, not a chopped-up
+    // finished answer), and the pieces must be spread over the decode.
+    assert!(first < 0.8 * last, "first {first:.3}s last {last:.3}s");
+    assert!(last - first > 0.2, "pieces arrived within {:.3}s of each other", last - first);
+    let distinct = pieces.windows(2).filter(|w| w[1].1 - w[0].1 > 0.001).count();
+    assert!(distinct * 2 > pieces.len(), "only {distinct} of {} pieces arrived separately", pieces.len());
+    assert_eq!(s.turns()[0].assistant, answer, "the stored answer is exactly what was streamed");
+    assert!(stats.generated_tokens <= 64);
+    assert!(stats.ttft_ms.is_some() && stats.decode_tok_s > 0.0 && stats.prefill_tok_s > 0.0);
+    assert_eq!(stats.reused_tokens, 0);
+    assert_eq!(stats.prefilled_tokens, stats.prompt_tokens);
+}
+
+#[test]
+fn split_utf8_characters_round_trip_exactly() {
+    let m = model();
+    // With the real vocabulary, an emoji and rare CJK characters are split across tokens.
+    let original = "Result 🙂 🩸 血糖 正常 ✅";
+    let tokens = m.tokenize(original);
+    let pieces: Vec<Vec<u8>> = tokens.iter().map(|&t| m.token_bytes(t)).collect();
+    assert!(
+        pieces.iter().any(|p| std::str::from_utf8(p).is_err()),
+        "expected at least one token that is only part of a UTF-8 character"
+    );
+    let mut stream = Utf8Stream::new();
+    let mut out = String::new();
+    for p in &pieces {
+        let mut chunk = String::new();
+        stream.push(p, &mut chunk);
+        assert!(!chunk.contains('\u{FFFD}'), "garbage emitted for a split character");
+        out.push_str(&chunk);
+    }
+    stream.finish(&mut out);
+    assert_eq!(out, original);
+
+    // And through the live session: an answer that echoes them never carries a broken character.
+    let mut s = ChatSession::new(&m, &options(2048)).expect("session");
+    let (pieces, _) = ask(&mut s, "Reply with exactly this and nothing else: 🙂 血糖 正常", &greedy(24));
+    let answer = text(&pieces);
+    eprintln!("echo: {answer:?}");
+    assert!(!answer.contains('\u{FFFD}'), "{answer:?}");
+    assert!(answer.contains('🙂') || answer.contains('血') || answer.contains('正'), "{answer:?}");
+}
+
+#[test]
+fn cancel_mid_answer_then_follow_up() {
+    let m = model();
+    let mut s = ChatSession::new(&m, &options(2048)).expect("session");
+    let cancel = CancelToken::new();
+    let mut n = 0;
+    let canceller = cancel.clone();
+    let stats = s
+        .send("List ten common blood tests and explain each one.", &greedy(400), &cancel, &mut |e| {
+            if let TurnEvent::Token(_) = e {
+                n += 1;
+                if n == 5 {
+                    // From another thread, as the app's stop button would.
+                    let c = canceller.clone();
+                    std::thread::spawn(move || c.cancel()).join().expect("cancel thread");
+                }
+            }
+        })
+        .expect("cancelled answer");
+    assert_eq!(stats.finish, FinishReason::Cancelled);
+    assert!(stats.generated_tokens < 12, "stopped late: {} tokens", stats.generated_tokens);
+    assert_eq!(s.turns().len(), 1, "the partial answer is kept");
+
+    let (pieces, stats) = ask(&mut s, "Thanks. What is a normal resting heart rate, in one sentence?", &greedy(40));
+    assert!(matches!(stats.finish, FinishReason::Stop | FinishReason::MaxTokens), "{stats:?}");
+    assert!(!text(&pieces).trim().is_empty());
+    assert!(stats.reused_tokens > 0, "the follow-up reused the cache: {stats:?}");
+    assert_eq!(s.turns().len(), 2);
+
+    // Cancelled before prefill: nothing is kept, and the session still answers.
+    let pre = CancelToken::new();
+    pre.cancel();
+    let stats = s.send("Ignored question", &greedy(40), &pre, &mut |_| {}).expect("cancelled turn");
+    assert_eq!(stats.finish, FinishReason::Cancelled);
+    assert_eq!(stats.generated_tokens, 0);
+    assert_eq!(s.turns().len(), 2);
+    let (pieces, _) = ask(&mut s, "And in one word, is 60 a normal heart rate?", &greedy(8));
+    assert!(!text(&pieces).trim().is_empty());
+}
+
+#[test]
+fn follow_up_reuses_the_kv_cache_and_matches_a_fresh_session() {
+    let m = model();
+    let q1 = "My ferritin is 12 ng/mL. What does ferritin measure? Answer briefly.";
+    let q2 = "What questions could I ask my doctor about it?";
+    let sampling = greedy(48);
+
+    let mut warm = ChatSession::new(&m, &options(4096)).expect("session");
+    ask(&mut warm, q1, &sampling);
+    let (p2, s2) = ask(&mut warm, q2, &sampling);
+    eprintln!("turn 2 with reuse: {s2:?}");
+    assert!(s2.reused_tokens > 0);
+    assert!(
+        s2.prefilled_tokens * 4 < s2.prompt_tokens,
+        "turn 2 should prefill far fewer tokens than its prompt: {} of {}",
+        s2.prefilled_tokens,
+        s2.prompt_tokens
+    );
+
+    // A fresh session with the same history reads it all, and answers the same under greedy.
+    let mut cold = ChatSession::new(&m, &options(4096)).expect("session");
+    cold.restore_history(warm.turns()[..1].to_vec());
+    let (c2, cs2) = ask(&mut cold, q2, &sampling);
+    eprintln!("turn 2 without reuse: {cs2:?}");
+    assert_eq!(cs2.reused_tokens, 0);
+    assert_eq!(cs2.prompt_tokens, s2.prompt_tokens);
+    assert_eq!(text(&c2), text(&p2), "reuse must not change the answer");
+    eprintln!(
+        "turn-2 time to first token: with reuse {:.0} ms, without {:.0} ms",
+        s2.ttft_ms.unwrap_or(f64::NAN),
+        cs2.ttft_ms.unwrap_or(f64::NAN)
+    );
+}
+
+#[test]
+fn long_conversations_drop_oldest_turns_and_overlong_messages_fail_clearly() {
+    let m = model();
+    let mut s = ChatSession::new(&m, &options(1024)).expect("session");
+    s.set_record(Some("Lipid panel 2026-10-02: LDL 162 mg/dL (ref < 100), HDL 38 mg/dL (ref > 40)."));
+    let filler = "Here is more of my history: I walk most days, sleep about seven hours, and eat \
+                  vegetables at lunch and dinner. "
+        .repeat(3);
+    let mut trimmed_events = 0;
+    let mut dropped_total = 0;
+    for i in 0..8 {
+        let q = format!("{filler} Question {i}: in one sentence, what is HDL?");
+        let stats = s
+            .send(&q, &greedy(40), &CancelToken::new(), &mut |e| {
+                if let TurnEvent::Trimmed { .. } = e {
+                    trimmed_events += 1;
+                }
+            })
+            .expect("answer despite a full context");
+        dropped_total += stats.dropped_turns;
+        assert!(stats.prompt_tokens + 40 <= 1024, "{stats:?}");
+        assert!(stats.generated_tokens > 0);
+    }
+    assert!(dropped_total > 0 && trimmed_events > 0, "old turns were dropped and reported");
+    assert!(s.turns().len() < 8);
+    assert!(s.turns().last().is_some_and(|t| t.user.contains("Question 7")), "the newest turn is intact");
+
+    // One message longer than the whole context: a clear error, and the session is unchanged.
+    let before = s.turns().len();
+    let huge = "cholesterol ".repeat(3000);
+    match s.send(&huge, &greedy(40), &CancelToken::new(), &mut |_| {}) {
+        Err(LlmError::MessageTooLong { needed, available, n_ctx }) => {
+            assert!(needed > available && n_ctx == 1024, "{needed} {available} {n_ctx}");
+        }
+        other => panic!("expected MessageTooLong, got {other:?}"),
+    }
+    assert_eq!(s.turns().len(), before);
+    let (pieces, _) = ask(&mut s, "Is 162 high for LDL? One sentence.", &greedy(30));
+    assert!(!text(&pieces).trim().is_empty());
+}
+
+#[test]
+fn prompts_of_thousands_of_tokens_prefill_in_chunks() {
+    let m = model();
+    let mut s = ChatSession::new(&m, &SessionOptions { n_batch: 256, ..options(4096) }).expect("session");
+    let record = (0..120)
+        .map(|i| format!("2026-{:02}-{:02} glucose {} mg/dL, HbA1c {}.{}%", 1 + i % 12, 1 + i % 28, 80 + i % 40, 5, i % 10))
+        .collect::<Vec<_>>()
+        .join("\n");
+    s.set_record(Some(&record));
+    let (pieces, stats) = ask(&mut s, "Summarise the trend in one sentence.", &greedy(24));
+    eprintln!("{stats:?}");
+    assert!(stats.prompt_tokens > 2000, "{}", stats.prompt_tokens);
+    assert!(!text(&pieces).trim().is_empty());
+}
