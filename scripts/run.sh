@@ -3,6 +3,8 @@
 #   bash scripts/run.sh                 # interactive chat
 #   bash scripts/run.sh ask "What is LDL?"
 #   bash scripts/run.sh voice question.wav
+# The build is cargo's dev profile, shared with the tests: every dependency (llama.cpp and
+# whisper.cpp included) is compiled optimised, so it runs at full speed.
 # Models: MURMUR_MODEL / MURMUR_WHISPER_MODEL if set, else the small test models.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,6 +18,6 @@ if [ -z "${MURMUR_MODEL:-}" ] || [ -z "${MURMUR_WHISPER_MODEL:-}" ]; then
   export MURMUR_MODEL=${MURMUR_MODEL:-$MURMUR_TEST_LLM}
   export MURMUR_WHISPER_MODEL=${MURMUR_WHISPER_MODEL:-$MURMUR_TEST_WHISPER}
 fi
-cargo build --release --locked -p murmur-engine --bin murmur >&2
+cargo build --locked -p murmur-engine --bin murmur >&2
 [ $# -gt 0 ] || set -- chat
-exec "$CARGO_TARGET_DIR/release/murmur" "$@"
+exec "$CARGO_TARGET_DIR/debug/murmur" "$@"

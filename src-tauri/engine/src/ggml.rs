@@ -19,11 +19,21 @@ pub fn whisper_ggml_version() -> String {
         .into_owned()
 }
 
-/// `GGML_OP_COUNT` as compiled into each binding: differing values would mean the two
-/// libraries were built against different ggml headers (shifted op enum).
-pub fn op_counts() -> (u32, u32) {
+/// `GGML_OP_COUNT` and `GGML_TYPE_COUNT` as compiled into each binding, `(llama, whisper)`:
+/// differing values would mean the two were built against different ggml headers (a shifted
+/// op enum, the classic crash of two mixed ggml versions).
+pub fn enum_counts() -> ((u32, u32), (u32, u32)) {
     (
-        llama_cpp_sys_2::ggml_op_GGML_OP_COUNT as u32,
-        whisper_rs_sys::ggml_op_GGML_OP_COUNT as u32,
+        (llama_cpp_sys_2::GGML_OP_COUNT as u32, whisper_rs_sys::ggml_op_GGML_OP_COUNT as u32),
+        (llama_cpp_sys_2::GGML_TYPE_COUNT as u32, whisper_rs_sys::ggml_type_GGML_TYPE_COUNT as u32),
     )
+}
+
+/// The CPU features ggml was compiled with and detected (llama.cpp's system info line).
+pub fn system_info() -> String {
+    // SAFETY: returns a pointer to a static NUL-terminated string.
+    unsafe { CStr::from_ptr(llama_cpp_sys_2::llama_print_system_info()) }
+        .to_string_lossy()
+        .trim()
+        .to_string()
 }

@@ -2,7 +2,7 @@
 
 mod common;
 
-use murmur_engine::asr::{TranscribeOptions, Transcriber};
+use murmur_engine::asr::{TranscribeOptions, Transcriber, MEDICAL_VOCABULARY_HINT};
 use murmur_engine::audio::wav;
 
 fn options() -> TranscribeOptions {
@@ -31,6 +31,15 @@ fn spoken_health_sentences_transcribe_within_15_percent_wer() {
 }
 
 #[test]
+fn medical_vocabulary_hint_is_applied() {
+    let mut t = Transcriber::load(&common::whisper_path()).expect("load whisper");
+    let pcm = wav::read_for_whisper(&common::speech_dir().join("sentence2.wav")).expect("wav");
+    let hinted = TranscribeOptions { initial_prompt: Some(MEDICAL_VOCABULARY_HINT.to_string()), ..options() };
+    let got = t.transcribe(&pcm, &hinted).expect("transcribe");
+    assert!(common::words(&got.text).contains(&"ferritin".to_string()), "{got:?}");
+}
+
+#[test]
 fn silence_is_no_speech_not_text() {
     let mut t = Transcriber::load(&common::whisper_path()).expect("load whisper");
     let pcm = wav::read_for_whisper(&common::speech_dir().join("silence.wav")).expect("wav");
@@ -43,8 +52,8 @@ fn silence_is_no_speech_not_text() {
 fn beam_search_also_transcribes() {
     let mut t = Transcriber::load(&common::whisper_path()).expect("load whisper");
     let dir = common::speech_dir();
-    let pcm = wav::read_for_whisper(&dir.join("sentence2.wav")).expect("wav");
-    let reference = std::fs::read_to_string(dir.join("sentence2.txt")).expect("reference");
+    let pcm = wav::read_for_whisper(&dir.join("sentence5.wav")).expect("wav");
+    let reference = std::fs::read_to_string(dir.join("sentence5.txt")).expect("reference");
     let got = t.transcribe(&pcm, &TranscribeOptions { beam_size: Some(4), ..options() }).expect("transcribe");
     let r = common::words(&reference);
     assert!(common::word_errors(&r, &common::words(&got.text)) * 5 <= r.len(), "{got:?}");

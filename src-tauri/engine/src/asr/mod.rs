@@ -4,7 +4,7 @@ pub mod model_file;
 mod transcriber;
 
 pub use model_file::WhisperModelInfo;
-pub use transcriber::{Segment, TranscribeOptions, Transcriber, Transcript};
+pub use transcriber::{Segment, TranscribeOptions, Transcriber, Transcript, MEDICAL_VOCABULARY_HINT};
 
 use std::path::PathBuf;
 

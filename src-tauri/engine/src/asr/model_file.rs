@@ -47,7 +47,7 @@ pub fn inspect(path: &Path) -> Result<WhisperModelInfo, AsrError> {
     let file_size = file.metadata().map_err(io)?.len();
     let truncated = |expected: u64| AsrError::Truncated { path: path.to_path_buf(), expected, actual: file_size };
     let mut r = BufReader::new(file);
-    let mut i32_at = |r: &mut BufReader<std::fs::File>| -> Result<i32, AsrError> {
+    let i32_at = |r: &mut BufReader<std::fs::File>| -> Result<i32, AsrError> {
         let mut b = [0u8; 4];
         r.read_exact(&mut b).map_err(|_| AsrError::NotWhisperModel(path.to_path_buf()))?;
         Ok(i32::from_le_bytes(b))
@@ -67,13 +67,13 @@ pub fn inspect(path: &Path) -> Result<WhisperModelInfo, AsrError> {
 
     // Walk the rest with an explicit position so a short file is caught exactly.
     let mut pos: u64 = 4 + 11 * 4;
-    let mut read_i32 = |r: &mut BufReader<std::fs::File>, pos: &mut u64| -> Result<i32, AsrError> {
+    let read_i32 = |r: &mut BufReader<std::fs::File>, pos: &mut u64| -> Result<i32, AsrError> {
         let mut b = [0u8; 4];
         r.read_exact(&mut b).map_err(|_| truncated(*pos + 4))?;
         *pos += 4;
         Ok(i32::from_le_bytes(b))
     };
-    let mut skip = |r: &mut BufReader<std::fs::File>, pos: &mut u64, n: u64| -> Result<(), AsrError> {
+    let skip = |r: &mut BufReader<std::fs::File>, pos: &mut u64, n: u64| -> Result<(), AsrError> {
         *pos += n;
         if *pos > file_size {
             return Err(truncated(*pos));

@@ -14,6 +14,11 @@ use crate::platform;
 /// otherwise invent text ("Thank you.") for it. Richer voice activity comes with live capture.
 pub const SILENCE_RMS: f32 = 0.003;
 
+/// A decoder hint with words people use about their records, which tiny models otherwise
+/// mishear ("ferret in" for ferritin).
+pub const MEDICAL_VOCABULARY_HINT: &str =
+    "LDL, HDL, A1c, ferritin, TSH, cholesterol, triglycerides, hemoglobin, creatinine, blood pressure, thyroid.";
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TranscribeOptions {
     /// ISO code ("en"), or `None` to detect (multilingual models only).

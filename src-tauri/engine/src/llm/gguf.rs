@@ -45,6 +45,8 @@ impl GgufInfo {
             return Err(LlmError::NotGguf(path.to_path_buf()));
         }
         drop(f);
+        // Routes ggml's own messages about a bad header into `tracing`.
+        super::model::backend();
 
         let cpath = CString::new(path.as_os_str().as_encoded_bytes())
             .map_err(|_| LlmError::BadHeader(path.to_path_buf()))?;

@@ -43,12 +43,19 @@ fn main() -> ExitCode {
 /// Logs go to stderr; `MURMUR_LOG` (an env-filter) overrides. Prompts, transcripts and
 /// answers are never logged.
 fn init_logging(verbose: u8) {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
+    // llama.cpp and whisper.cpp warn about model quirks the user cannot act on; show their
+    // errors only unless asked.
     let default = match verbose {
-        0 => "warn",
+        0 => "warn,llama-cpp-2=error,llama_cpp_2=error,whisper_rs=error",
         1 => "info",
         _ => "debug",
     };
     let filter = EnvFilter::try_from_env("MURMUR_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
 }

@@ -84,7 +84,8 @@ pub fn info() {
     println!("murmur {}", env!("CARGO_PKG_VERSION"));
     println!("ggml (llama.cpp side): {}", murmur_engine::ggml::llama_ggml_version());
     println!("ggml (whisper.cpp side): {}", murmur_engine::ggml::whisper_ggml_version());
-    let (a, b) = murmur_engine::ggml::op_counts();
-    println!("GGML_OP_COUNT: llama {a}, whisper {b}");
+    let ((ops_l, ops_w), (types_l, types_w)) = murmur_engine::ggml::enum_counts();
+    println!("GGML_OP_COUNT: llama {ops_l}, whisper {ops_w}; GGML_TYPE_COUNT: llama {types_l}, whisper {types_w}");
     println!("default threads: {}", murmur_engine::platform::default_threads());
+    println!("system: {}", murmur_engine::ggml::system_info());
 }

@@ -1,6 +1,6 @@
 //! `murmur transcribe` and `murmur voice`.
 
-use murmur_engine::asr::{TranscribeOptions, Transcriber};
+use murmur_engine::asr::{TranscribeOptions, Transcriber, MEDICAL_VOCABULARY_HINT};
 use murmur_engine::audio::wav;
 use murmur_engine::CancelToken;
 
@@ -9,14 +9,11 @@ use crate::{chat, output};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
-/// Medical words the decoder should expect.
-const VOCABULARY_HINT: &str = "LDL, HDL, A1c, ferritin, TSH, cholesterol, blood pressure, thyroid.";
-
 fn options(cli: &Cli, beam: Option<usize>) -> TranscribeOptions {
     TranscribeOptions {
         beam_size: beam,
         threads: cli.threads,
-        initial_prompt: Some(VOCABULARY_HINT.to_string()),
+        initial_prompt: Some(MEDICAL_VOCABULARY_HINT.to_string()),
         ..TranscribeOptions::default()
     }
 }
