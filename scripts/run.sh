@@ -11,8 +11,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 . scripts/env.sh
 
-bash scripts/setup-system.sh
-bash scripts/setup-deps.sh
+bash scripts/setup.sh
 if [ -z "${MURMUR_MODEL:-}" ] || [ -z "${MURMUR_WHISPER_MODEL:-}" ]; then
   eval "$(bash tests/fixtures/setup.sh)"
   export MURMUR_MODEL=${MURMUR_MODEL:-$MURMUR_TEST_LLM}

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential pkg-config cmake clang libclang-dev   # llama.cpp / whisper.cpp / bindgen
-  binutils                                              # nm, for the single-ggml test
+  binutils patch                                        # nm (single-ggml test); patching whisper-rs-sys
   python3 python3-pip python3-numpy                     # test-model fetch and conversion
   espeak-ng sox                                         # test speech
 )

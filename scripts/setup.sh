@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Everything a build needs: system packages, then the patched whisper-rs-sys.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+bash "$here/setup-system.sh"
+bash "$here/setup-deps.sh"
