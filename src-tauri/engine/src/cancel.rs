@@ -20,4 +20,19 @@ impl CancelToken {
     pub fn is_cancelled(&self) -> bool {
         self.0.load(Ordering::Acquire)
     }
+
+    /// The flag itself, for C callbacks (valid while this token lives).
+    pub(crate) fn flag_ptr(&self) -> *const AtomicBool {
+        Arc::as_ptr(&self.0)
+    }
+}
+
+/// A C abort callback (`bool (*)(void *)`) reading a [`CancelToken`]'s flag, for
+/// `user_data = token.flag_ptr()`.
+///
+/// # Safety
+/// `data` must come from [`CancelToken::flag_ptr`] of a token alive for the whole call.
+pub(crate) unsafe extern "C" fn abort_when_cancelled(data: *mut std::ffi::c_void) -> bool {
+    // SAFETY: guaranteed by the caller (see above).
+    unsafe { (*(data as *const AtomicBool)).load(Ordering::Acquire) }
 }

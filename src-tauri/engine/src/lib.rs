@@ -4,14 +4,15 @@
 //!
 //! - [`llm`]: GGUF model loading, chat sessions with KV-cache prefix reuse, token streaming,
 //!   cancellation, and the worker thread that owns them.
-//! - [`asr`]: the Whisper transcriber.
-//! - [`audio`]: audio input (WAV files now; live capture joins here).
+//! - [`asr`]: the Whisper transcriber, its worker thread, and live listening (partials, final).
+//! - [`audio`]: microphone capture, resampling, voice activity, level meter, WAV files.
 //! - [`prompts`]: the health-records assistant's system and task prompts.
 //! - [`ggml`]: proof that llama.cpp and whisper.cpp share one ggml.
 
 pub mod asr;
 pub mod audio;
 pub mod cancel;
+pub mod gate;
 pub mod ggml;
 pub mod llm;
 pub mod platform;

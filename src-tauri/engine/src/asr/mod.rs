@@ -1,9 +1,14 @@
 //! Speech recognition with Whisper (whisper.cpp through whisper-rs, on the shared ggml).
 
+pub mod file;
+pub mod live;
 pub mod model_file;
 mod transcriber;
+pub mod worker;
 
+pub use live::{listen, AudioInput, ListenOptions, Listening, PacedWav, VoiceError, VoiceEvent};
 pub use model_file::WhisperModelInfo;
+pub use worker::{AsrClient, AsrWorker};
 pub use transcriber::{Segment, TranscribeOptions, Transcriber, Transcript, MEDICAL_VOCABULARY_HINT};
 
 use std::path::PathBuf;
@@ -26,6 +31,10 @@ pub enum AsrError {
     Truncated { path: PathBuf, expected: u64, actual: u64 },
     #[error("whisper.cpp could not load {path}: {message}")]
     Load { path: PathBuf, message: String },
+    #[error("the speech worker has stopped")]
+    WorkerGone,
+    #[error("transcription cancelled")]
+    Cancelled,
     #[error("transcription failed: {0}")]
     Inference(String),
     #[error(transparent)]

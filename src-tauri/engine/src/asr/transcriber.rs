@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState};
 
 use super::{model_file, AsrError, WhisperModelInfo};
+use crate::audio::vad::{self, VadConfig};
 use crate::audio::{self, WHISPER_SAMPLE_RATE};
-use crate::platform;
+use crate::{platform, CancelToken};
 
 /// Below this RMS a clip is treated as silence without running Whisper, which would
 /// otherwise invent text ("Thank you.") for it. Richer voice activity comes with live capture.
@@ -28,11 +29,34 @@ pub struct TranscribeOptions {
     /// Vocabulary hint for the decoder.
     pub initial_prompt: Option<String>,
     pub threads: Option<usize>,
+    /// Segment timestamps (off saves a little time when only the text is needed).
+    pub timestamps: bool,
+    /// Encoder context in frames (1500 = 30 s). Smaller is much faster for short clips and
+    /// is used for partial transcripts; `None` is the full window.
+    pub audio_ctx: Option<i32>,
+    /// Voice-activity gate: audio without speech returns `no_speech` without running Whisper.
+    pub vad: Option<VadConfig>,
 }
 
 impl Default for TranscribeOptions {
     fn default() -> Self {
-        Self { language: Some("en".into()), beam_size: None, initial_prompt: None, threads: None }
+        Self {
+            language: Some("en".into()),
+            beam_size: None,
+            initial_prompt: None,
+            threads: None,
+            timestamps: true,
+            audio_ctx: None,
+            vad: Some(VadConfig::default()),
+        }
+    }
+}
+
+impl TranscribeOptions {
+    /// An encoder context just large enough for `samples` of 16 kHz audio.
+    pub fn fitted_audio_ctx(samples: usize) -> i32 {
+        let frames = samples.div_ceil(320) as i32; // 50 encoder frames per second
+        (frames + 64).clamp(256, 1500)
     }
 }
 
@@ -53,6 +77,12 @@ pub struct Transcript {
     pub no_speech: bool,
     pub audio_ms: f64,
     pub elapsed_ms: f64,
+}
+
+impl Transcript {
+    fn no_speech(audio_ms: f64, start: Instant) -> Self {
+        Self { text: String::new(), segments: Vec::new(), no_speech: true, audio_ms, elapsed_ms: start.elapsed().as_secs_f64() * 1000.0 }
+    }
 }
 
 /// A loaded Whisper model with its decoding state.
@@ -94,10 +124,16 @@ impl Transcriber {
 
     /// Transcribes 16 kHz mono f32 audio.
     pub fn transcribe(&mut self, pcm: &[f32], options: &TranscribeOptions) -> Result<Transcript, AsrError> {
+        self.transcribe_cancellable(pcm, options, &CancelToken::new())
+    }
+
+    /// As [`Self::transcribe`]; `cancel` aborts whisper.cpp mid-decode (`AsrError::Cancelled`).
+    pub fn transcribe_cancellable(&mut self, pcm: &[f32], options: &TranscribeOptions, cancel: &CancelToken) -> Result<Transcript, AsrError> {
         let start = Instant::now();
         let audio_ms = pcm.len() as f64 * 1000.0 / f64::from(WHISPER_SAMPLE_RATE);
-        if audio::rms(pcm) < SILENCE_RMS {
-            return Ok(Transcript { text: String::new(), segments: Vec::new(), no_speech: true, audio_ms, elapsed_ms: 0.0 });
+        let silent = audio::rms(pcm) < SILENCE_RMS || options.vad.is_some_and(|c| !vad::has_speech(pcm, c));
+        if silent {
+            return Ok(Transcript::no_speech(audio_ms, start));
         }
         let strategy = match options.beam_size {
             Some(beam_size) if beam_size > 1 => {
@@ -117,10 +153,26 @@ impl Transcriber {
         params.set_print_progress(false);
         params.set_print_realtime(false);
         params.set_print_timestamps(false);
+        params.set_no_timestamps(!options.timestamps);
+        if let Some(ctx) = options.audio_ctx {
+            params.set_audio_ctx(ctx);
+        }
         if let Some(prompt) = options.initial_prompt.as_deref() {
             params.set_initial_prompt(prompt);
         }
-        self.state.full(params, pcm).map_err(|e| AsrError::Inference(e.to_string()))?;
+        // whisper-rs 0.16's `set_abort_callback_safe` hands whisper.cpp a pointer to a boxed
+        // trait object but calls it as the closure type (type confusion: random aborts,
+        // "failed to encode"). Use the raw callback on the token's flag instead.
+        // SAFETY: `cancel` outlives `full` below, which is the only user of the pointer.
+        unsafe {
+            params.set_abort_callback(Some(crate::cancel::abort_when_cancelled));
+            params.set_abort_callback_user_data(cancel.flag_ptr() as *mut std::ffi::c_void);
+        }
+        let result = self.state.full(params, pcm);
+        if cancel.is_cancelled() {
+            return Err(AsrError::Cancelled);
+        }
+        result.map_err(|e| AsrError::Inference(e.to_string()))?;
 
         let mut segments = Vec::new();
         for seg in self.state.as_iter() {

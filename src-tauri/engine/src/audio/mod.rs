@@ -1,5 +1,10 @@
-//! Audio in: WAV files now; live microphone capture and resampling join here (voice issue).
+//! Audio: microphone capture (cpal), resampling to 16 kHz (rubato), voice activity
+//! (earshot + an energy gate), the level meter, and WAV files in and out (hound).
 
+pub mod capture;
+pub mod level;
+pub mod resample;
+pub mod vad;
 pub mod wav;
 
 /// Whisper's input rate.
@@ -9,8 +14,10 @@ pub const WHISPER_SAMPLE_RATE: u32 = 16_000;
 pub enum AudioError {
     #[error("cannot read audio file {path}: {message}")]
     Read { path: std::path::PathBuf, message: String },
-    #[error("{path} is {rate} Hz; Whisper needs 16000 Hz (convert it, e.g. `sox in.wav -r 16000 out.wav`)")]
-    UnsupportedRate { path: std::path::PathBuf, rate: u32 },
+    #[error("cannot write audio file {path}: {message}")]
+    Write { path: std::path::PathBuf, message: String },
+    #[error("resampling failed: {0}")]
+    Resample(String),
     #[error("{0} contains no audio")]
     Empty(std::path::PathBuf),
 }

@@ -194,6 +194,7 @@ impl<'m> ChatSession<'m> {
         on_event: &mut dyn FnMut(TurnEvent<'_>),
     ) -> Result<TurnStats, LlmError> {
         let start = Instant::now();
+        let _busy = crate::gate::LlmBusy::enter();
         let n_ctx = self.ctx.n_ctx() as usize;
         // Room kept free for the answer when deciding whether the prompt fits.
         let reserve = sampling.max_tokens.clamp(1, n_ctx / 4);

@@ -51,6 +51,12 @@ pub enum Command {
     Transcribe(TranscribeArgs),
     /// Transcribe a spoken question from a WAV file, then stream the answer.
     Voice(VoiceArgs),
+    /// Listen on the microphone: partial lines while you speak, the final transcript after.
+    Listen(ListenArgs),
+    /// List the audio input devices.
+    Devices,
+    /// Measure the voice path (real-time factors and latencies) on WAV files.
+    BenchVoice(BenchVoiceArgs),
     /// Versions of the engine and its libraries.
     Info,
 }
@@ -81,10 +87,54 @@ pub struct ChatArgs {
 
 #[derive(Args, Debug)]
 pub struct TranscribeArgs {
+    /// A WAV file: any sample rate, channels and bit depth; any length.
     pub wav: PathBuf,
     /// Beam search width (default: greedy).
     #[arg(long)]
     pub beam: Option<usize>,
+    /// Print segment timestamps.
+    #[arg(long)]
+    pub timestamps: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ListenArgs {
+    /// Input device name (default: the system's default microphone).
+    #[arg(long)]
+    pub device: Option<String>,
+    /// Use a WAV file played at real-time pace instead of the microphone.
+    #[arg(long, conflicts_with = "device")]
+    pub file: Option<PathBuf>,
+    /// Stream the model's answer to the transcript.
+    #[arg(long)]
+    pub answer: bool,
+    /// Stop after this many seconds of silence following speech (0: only on Enter).
+    #[arg(long, default_value_t = 1.5)]
+    pub auto_stop: f64,
+    /// Stop after this many seconds in any case.
+    #[arg(long, default_value_t = 60.0)]
+    pub max_secs: f64,
+    /// Save the recording as a 16 kHz WAV (off by default: voice is health data).
+    #[arg(long)]
+    pub save: Option<PathBuf>,
+    /// No partial transcripts.
+    #[arg(long)]
+    pub no_partials: bool,
+    #[command(flatten)]
+    pub record: RecordArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchVoiceArgs {
+    /// Speech WAV files (their durations set the rows of the table).
+    #[arg(required = true)]
+    pub wavs: Vec<PathBuf>,
+    /// A spoken question for the end-to-end (speech end → first answer token) figure.
+    #[arg(long)]
+    pub question: Option<PathBuf>,
+    /// Runs per figure (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
 }
 
 #[derive(Args, Debug)]

@@ -2,6 +2,7 @@
 //! Answer tokens go to stdout as they arrive; progress, stats and errors go to stderr.
 
 mod args;
+mod bench;
 mod chat;
 mod output;
 mod voice;
@@ -20,6 +21,9 @@ fn main() -> ExitCode {
         Command::Chat(a) => chat::interactive(&cli, a),
         Command::Transcribe(a) => voice::transcribe(&cli, a),
         Command::Voice(a) => voice::voice(&cli, a),
+        Command::Listen(a) => voice::listen(&cli, a),
+        Command::Devices => voice::devices(),
+        Command::BenchVoice(a) => bench::voice(&cli, a),
         Command::Info => {
             output::info();
             Ok(())

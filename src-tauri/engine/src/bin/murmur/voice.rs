@@ -1,15 +1,22 @@
-//! `murmur transcribe` and `murmur voice`.
+//! `murmur transcribe`, `murmur voice`, `murmur listen` and `murmur devices`.
 
-use murmur_engine::asr::{TranscribeOptions, Transcriber, MEDICAL_VOCABULARY_HINT};
-use murmur_engine::audio::wav;
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use murmur_engine::asr::file::transcribe_file;
+use murmur_engine::asr::{
+    listen as start_listening, AsrWorker, AudioInput, ListenOptions, PacedWav, TranscribeOptions, Transcriber, VoiceEvent,
+    MEDICAL_VOCABULARY_HINT,
+};
+use murmur_engine::audio::{capture, wav};
 use murmur_engine::CancelToken;
 
-use crate::args::{Cli, TranscribeArgs, VoiceArgs};
+use crate::args::{Cli, ListenArgs, TranscribeArgs, VoiceArgs};
 use crate::{chat, output};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
-fn options(cli: &Cli, beam: Option<usize>) -> TranscribeOptions {
+pub fn options(cli: &Cli, beam: Option<usize>) -> TranscribeOptions {
     TranscribeOptions {
         beam_size: beam,
         threads: cli.threads,
@@ -27,16 +34,23 @@ fn load_transcriber(cli: &Cli) -> Result<Transcriber> {
 }
 
 pub fn transcribe(cli: &Cli, args: &TranscribeArgs) -> Result<()> {
-    let pcm = wav::read_for_whisper(&args.wav)?;
     let mut transcriber = load_transcriber(cli)?;
-    let t = transcriber.transcribe(&pcm, &options(cli, args.beam))?;
+    let opts = TranscribeOptions { timestamps: args.timestamps, ..options(cli, args.beam) };
+    let mut stdout = std::io::stdout().lock();
+    let t = transcribe_file(&mut transcriber, &args.wav, &opts, |_| {})?;
     if cli.stats {
         eprintln!("[stats] audio {:.0} ms, transcribed in {:.0} ms (RTF {:.3})", t.audio_ms, t.elapsed_ms, t.elapsed_ms / t.audio_ms.max(1.0));
     }
     if t.no_speech {
         return Err(format!("no speech found in {}", args.wav.display()).into());
     }
-    println!("{}", t.text);
+    if args.timestamps {
+        for s in &t.segments {
+            writeln!(stdout, "[{:>8.2} → {:>8.2}] {}", s.start_ms as f64 / 1000.0, s.end_ms as f64 / 1000.0, s.text)?;
+        }
+    } else {
+        writeln!(stdout, "{}", t.text)?;
+    }
     Ok(())
 }
 
@@ -46,7 +60,7 @@ pub fn voice(cli: &Cli, args: &VoiceArgs) -> Result<()> {
     let mut transcriber = load_transcriber(cli)?;
     let worker = chat::load_worker(cli)?;
     worker.set_record(record)?;
-    // Read the system prompt into the KV cache while Whisper is not yet running.
+    // Read the system prompt into the KV cache before Whisper runs (never both at once).
     let _ = worker.prime(CancelToken::new())?.recv();
     let t = transcriber.transcribe(&pcm, &options(cli, None))?;
     if t.no_speech {
@@ -58,4 +72,95 @@ pub fn voice(cli: &Cli, args: &VoiceArgs) -> Result<()> {
     }
     output::stream_answer(worker.send(t.text, cli.sampling(), CancelToken::new())?, cli.stats)?;
     Ok(())
+}
+
+pub fn devices() -> Result<()> {
+    let devices = capture::input_devices()?;
+    if devices.is_empty() {
+        return Err("no input devices found".into());
+    }
+    for d in devices {
+        println!("{}{} ({} Hz, {} ch, {})", if d.is_default { "* " } else { "  " }, d.name, d.sample_rate, d.channels, d.sample_format);
+    }
+    Ok(())
+}
+
+pub fn listen(cli: &Cli, args: &ListenArgs) -> Result<()> {
+    let record = chat::read_record(args.record.record.as_deref())?;
+    let asr = AsrWorker::spawn(cli.whisper_path()?)?;
+    let llm = if args.answer {
+        let w = chat::load_worker(cli)?;
+        w.set_record(record)?;
+        // The system prompt is read while nobody speaks yet.
+        let _ = w.prime(CancelToken::new())?.recv();
+        Some(w)
+    } else {
+        None
+    };
+    let input: Box<dyn AudioInput> = match &args.file {
+        Some(path) => Box::new(PacedWav::open(path, Duration::from_secs_f64(args.auto_stop.max(0.0) + 0.5))?),
+        None => Box::new(capture::Capture::start(args.device.as_deref())?),
+    };
+    let opts = ListenOptions {
+        auto_stop_silence: (args.auto_stop > 0.0).then(|| Duration::from_secs_f64(args.auto_stop)),
+        max_duration: Duration::from_secs_f64(args.max_secs.max(1.0)),
+        partial_interval: (!args.no_partials).then(|| Duration::from_millis(800)),
+        transcribe: options(cli, None),
+        save_recording: args.save.clone(),
+        ..ListenOptions::default()
+    };
+    let session = start_listening(input, asr.client(), opts);
+    // Enter stops recording (push-to-talk released).
+    if args.file.is_none() && std::io::stdin().is_terminal() {
+        eprintln!("Listening… speak, then press Enter (or pause) to stop.");
+        let stopper = session_stopper(&session);
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = std::io::stdin().read_line(&mut line);
+            stopper.cancel();
+        });
+    }
+    let tty = std::io::stderr().is_terminal();
+    let mut transcript = None;
+    for event in session.events() {
+        match event {
+            VoiceEvent::Started { device, sample_rate, channels } => {
+                tracing::info!(%device, sample_rate, channels, "recording");
+                eprintln!("[recording from {device}: {sample_rate} Hz, {channels} ch]");
+            }
+            VoiceEvent::Level(_) => {}
+            VoiceEvent::SpeechStarted => eprintln!("[speech]"),
+            VoiceEvent::Partial { stable, tail } => {
+                if tty {
+                    eprint!("\r\x1b[K… {stable} {tail}");
+                } else {
+                    eprintln!("partial: {stable} | {tail}");
+                }
+            }
+            VoiceEvent::Final { transcript: t, stopped_at } => {
+                if tty {
+                    eprint!("\r\x1b[K");
+                }
+                if cli.stats {
+                    eprintln!("[stats] {:.0} ms of audio; final transcript {:.0} ms after the stop", t.audio_ms, stopped_at.elapsed().as_secs_f64() * 1000.0);
+                }
+                transcript = Some(t);
+            }
+            VoiceEvent::Error(e) => return Err(Box::new(e)),
+        }
+    }
+    let t = transcript.ok_or("listening ended without a transcript")?;
+    if t.no_speech {
+        return Err("no speech heard".into());
+    }
+    println!("{}", t.text);
+    if let Some(llm) = llm {
+        output::stream_answer(llm.send(t.text, cli.sampling(), CancelToken::new())?, cli.stats)?;
+    }
+    Ok(())
+}
+
+/// A token that stops `session` when cancelled.
+fn session_stopper(session: &murmur_engine::asr::Listening) -> CancelToken {
+    session.stop_token()
 }

@@ -1,0 +1,376 @@
+//! Live listening: audio in (microphone or a paced file) → 16 kHz mono → level meter and voice
+//! activity → partial transcripts while the person speaks → the final transcript when they stop.
+//!
+//! Partials re-decode the utterance so far about every `partial_interval` with a shrunken
+//! encoder window; at most one is in flight, none starts while the LLM answers, and the one in
+//! flight is aborted when the person stops, so partials never delay the final transcript.
+
+use std::path::PathBuf;
+use std::sync::mpsc::{channel, Receiver, Sender, TryRecvError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use super::{AsrClient, AsrError, TranscribeOptions, Transcript};
+use crate::audio::capture::{Capture, CaptureError};
+use crate::audio::level::{Level, LevelMeter};
+use crate::audio::resample::StreamResampler;
+use crate::audio::vad::{VadConfig, VoiceDetector, FRAME, FRAME_MS};
+use crate::audio::{wav, AudioError, WHISPER_SAMPLE_RATE};
+use crate::{gate, CancelToken};
+
+#[derive(Debug, thiserror::Error)]
+pub enum VoiceError {
+    #[error(transparent)]
+    Capture(#[from] CaptureError),
+    #[error(transparent)]
+    Audio(#[from] AudioError),
+    #[error(transparent)]
+    Asr(#[from] AsrError),
+}
+
+/// Where live audio comes from: interleaved f32 at the source's own rate.
+pub trait AudioInput: Send {
+    fn device(&self) -> String;
+    fn sample_rate(&self) -> u32;
+    fn channels(&self) -> u16;
+    /// Appends what has arrived since the last call; `Ok(false)` once the source has ended.
+    fn read(&mut self, out: &mut Vec<f32>) -> Result<bool, VoiceError>;
+}
+
+impl AudioInput for Capture {
+    fn device(&self) -> String {
+        self.device.clone()
+    }
+    fn sample_rate(&self) -> u32 {
+        self.sample_rate
+    }
+    fn channels(&self) -> u16 {
+        self.channels
+    }
+    fn read(&mut self, out: &mut Vec<f32>) -> Result<bool, VoiceError> {
+        Capture::read(self, out)?;
+        Ok(true)
+    }
+}
+
+/// A WAV file released at real-time pace, as if spoken into a microphone, followed by
+/// `trailing_silence` (for demos, benchmarks, and tests of the listening logic).
+pub struct PacedWav {
+    name: String,
+    samples: Vec<f32>,
+    rate: u32,
+    channels: u16,
+    start: Option<Instant>,
+    released: usize,
+    total: usize,
+}
+
+impl std::fmt::Debug for PacedWav {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PacedWav").field("name", &self.name).field("rate", &self.rate).finish_non_exhaustive()
+    }
+}
+
+impl PacedWav {
+    pub fn open(path: &std::path::Path, trailing_silence: Duration) -> Result<Self, AudioError> {
+        let clip = wav::read_mono(path)?;
+        let total = clip.samples.len() + (trailing_silence.as_secs_f64() * f64::from(clip.sample_rate)) as usize;
+        Ok(Self { name: format!("file:{}", path.display()), samples: clip.samples, rate: clip.sample_rate, channels: 1, start: None, released: 0, total })
+    }
+
+    /// Seconds of audio in the file itself (without the trailing silence).
+    pub fn speech_secs(&self) -> f64 {
+        self.samples.len() as f64 / f64::from(self.rate)
+    }
+}
+
+impl AudioInput for PacedWav {
+    fn device(&self) -> String {
+        self.name.clone()
+    }
+    fn sample_rate(&self) -> u32 {
+        self.rate
+    }
+    fn channels(&self) -> u16 {
+        self.channels
+    }
+    fn read(&mut self, out: &mut Vec<f32>) -> Result<bool, VoiceError> {
+        let start = *self.start.get_or_insert_with(Instant::now);
+        let due = ((start.elapsed().as_secs_f64() * f64::from(self.rate)) as usize).min(self.total);
+        for i in self.released..due {
+            out.push(self.samples.get(i).copied().unwrap_or(0.0));
+        }
+        self.released = due;
+        Ok(self.released < self.total)
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ListenOptions {
+    pub vad: VadConfig,
+    /// Stop by itself after this much silence following speech (`None`: only on request).
+    pub auto_stop_silence: Option<Duration>,
+    /// Stop by itself after this long, speech or not.
+    pub max_duration: Duration,
+    /// Time between partial transcripts; `None` disables them.
+    pub partial_interval: Option<Duration>,
+    /// Decoding settings of the final transcript (partials use a fast variant of them).
+    pub transcribe: TranscribeOptions,
+    /// Save the recording (16 kHz mono WAV) here. Off by default: voice is health data.
+    pub save_recording: Option<PathBuf>,
+}
+
+impl Default for ListenOptions {
+    fn default() -> Self {
+        Self {
+            vad: VadConfig::default(),
+            auto_stop_silence: Some(Duration::from_millis(1500)),
+            max_duration: Duration::from_secs(60),
+            partial_interval: Some(Duration::from_millis(800)),
+            transcribe: TranscribeOptions::default(),
+            save_recording: None,
+        }
+    }
+}
+
+/// What a listening session reports, in order. It always ends with `Final` or `Error`.
+#[derive(Debug)]
+pub enum VoiceEvent {
+    Started { device: String, sample_rate: u32, channels: u16 },
+    /// About 20 a second.
+    Level(Level),
+    SpeechStarted,
+    /// The words so far: `stable` no longer changes in later partials; `tail` may.
+    Partial { stable: String, tail: String },
+    /// The end: `no_speech` is set when nothing was said.
+    Final { transcript: Transcript, stopped_at: Instant },
+    Error(VoiceError),
+}
+
+/// A running listening session.
+pub struct Listening {
+    stop: CancelToken,
+    abort: CancelToken,
+    events: Receiver<VoiceEvent>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Listening {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Listening")
+    }
+}
+
+impl Listening {
+    /// The person released the mic button: finish and transcribe.
+    pub fn stop(&self) {
+        self.stop.cancel();
+    }
+
+    /// Give up: no final transcript (the stream ends with `Error(Asr(Cancelled))`).
+    pub fn abort(&self) {
+        self.abort.cancel();
+        self.stop.cancel();
+    }
+
+    /// A token that stops the session when cancelled (for another thread, e.g. a button).
+    pub fn stop_token(&self) -> CancelToken {
+        self.stop.clone()
+    }
+
+    pub fn events(&self) -> &Receiver<VoiceEvent> {
+        &self.events
+    }
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        self.abort();
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// Starts listening on `input`, transcribing with `asr`.
+pub fn listen(input: Box<dyn AudioInput>, asr: AsrClient, options: ListenOptions) -> Listening {
+    let (tx, events) = channel();
+    let (stop, abort) = (CancelToken::new(), CancelToken::new());
+    let (stop_t, abort_t) = (stop.clone(), abort.clone());
+    let handle = std::thread::Builder::new()
+        .name("murmur-listen".into())
+        .spawn(move || {
+            let result = run(input, &asr, &options, &stop_t, &abort_t, &tx);
+            if let Err(e) = result {
+                let _ = tx.send(VoiceEvent::Error(e));
+            }
+        })
+        .ok();
+    Listening { stop, abort, events, handle }
+}
+
+/// Audio kept before the first and after the last voiced frame.
+const PAD: usize = WHISPER_SAMPLE_RATE as usize / 2;
+
+/// Where the speech starts in the utterance (with a margin).
+fn speech_start(first_voice_frame: Option<usize>) -> usize {
+    first_voice_frame.map_or(0, |f| (f.saturating_sub(1) * FRAME).saturating_sub(PAD))
+}
+
+/// Stable prefix agreement between consecutive partial hypotheses (LocalAgreement-2).
+#[derive(Default)]
+struct Agreement {
+    previous: Vec<String>,
+    stable: usize,
+}
+
+impl Agreement {
+    fn update(&mut self, text: &str) -> (String, String) {
+        let words: Vec<String> = text.split_whitespace().map(str::to_string).collect();
+        let common = self.previous.iter().zip(&words).take_while(|(a, b)| a == b).count();
+        self.stable = self.stable.max(common).min(words.len());
+        let (stable, tail) = words.split_at(self.stable);
+        let out = (stable.join(" "), tail.join(" "));
+        self.previous = words;
+        out
+    }
+}
+
+fn run(
+    mut input: Box<dyn AudioInput>,
+    asr: &AsrClient,
+    options: &ListenOptions,
+    stop: &CancelToken,
+    abort: &CancelToken,
+    tx: &Sender<VoiceEvent>,
+) -> Result<(), VoiceError> {
+    let send = |e: VoiceEvent| {
+        let _ = tx.send(e);
+    };
+    let channels = usize::from(input.channels().max(1));
+    send(VoiceEvent::Started { device: input.device(), sample_rate: input.sample_rate(), channels: input.channels() });
+    let mut resampler = StreamResampler::new(input.sample_rate())?;
+    let mut meter = LevelMeter::new(WHISPER_SAMPLE_RATE);
+    let mut vad = VoiceDetector::new(options.vad);
+    let max_samples = (options.max_duration.as_secs_f64() * f64::from(WHISPER_SAMPLE_RATE)) as usize;
+
+    let mut raw = Vec::new();
+    let mut mono = Vec::new();
+    let mut block = Vec::new();
+    let mut utterance: Vec<f32> = Vec::with_capacity(WHISPER_SAMPLE_RATE as usize * 10);
+    let (mut frames, mut last_voice_frame) = (0usize, 0usize);
+    let mut first_voice_frame: Option<usize> = None;
+    let mut speech_started = false;
+    let mut partial: Option<(Receiver<Result<Transcript, AsrError>>, CancelToken)> = None;
+    let mut last_partial = Instant::now();
+    let mut agreement = Agreement::default();
+    let partial_options = TranscribeOptions { timestamps: false, beam_size: None, vad: None, ..options.transcribe.clone() };
+
+    loop {
+        if abort.is_cancelled() {
+            if let Some((_, c)) = &partial {
+                c.cancel();
+            }
+            return Err(AsrError::Cancelled.into());
+        }
+        raw.clear();
+        let open = input.read(&mut raw)?;
+        mono.clear();
+        mono.extend(raw.chunks_exact(channels).map(|f| f.iter().sum::<f32>() / channels as f32));
+        block.clear();
+        resampler.push(&mono, &mut block)?;
+        meter.push(&block, |l| send(VoiceEvent::Level(l)));
+        vad.push(&block, |voiced| {
+            frames += 1;
+            if voiced {
+                last_voice_frame = frames;
+                first_voice_frame.get_or_insert(frames);
+            }
+        });
+        utterance.extend_from_slice(&block);
+        if !speech_started && vad.heard_speech() {
+            speech_started = true;
+            send(VoiceEvent::SpeechStarted);
+        }
+
+        // A finished partial: publish it.
+        if let Some((rx, _)) = &partial {
+            match rx.try_recv() {
+                Ok(Ok(t)) => {
+                    let (stable, tail) = agreement.update(&t.text);
+                    send(VoiceEvent::Partial { stable, tail });
+                    partial = None;
+                }
+                Ok(Err(_)) | Err(TryRecvError::Disconnected) => partial = None,
+                Err(TryRecvError::Empty) => {}
+            }
+        }
+
+        let silence_ms = (frames - last_voice_frame) as f64 * FRAME_MS;
+        let auto_stop = speech_started && options.auto_stop_silence.is_some_and(|d| silence_ms >= d.as_secs_f64() * 1000.0);
+        if !open || stop.is_cancelled() || auto_stop || utterance.len() >= max_samples {
+            break;
+        }
+
+        // Time for a partial? Only one at a time, and never while the LLM computes.
+        if let Some(interval) = options.partial_interval {
+            if speech_started && partial.is_none() && last_partial.elapsed() >= interval && !gate::llm_busy() {
+                let from = speech_start(first_voice_frame).max(utterance.len().saturating_sub(30 * WHISPER_SAMPLE_RATE as usize));
+                let window = &utterance[from..];
+                let opts = TranscribeOptions { audio_ctx: Some(TranscribeOptions::fitted_audio_ctx(window.len())), ..partial_options.clone() };
+                let cancel = CancelToken::new();
+                partial = Some((asr.submit(window.to_vec(), opts, cancel.clone())?, cancel));
+                last_partial = Instant::now();
+            }
+        }
+        std::thread::sleep(Duration::from_millis(15));
+    }
+    let stopped_at = Instant::now();
+    resampler.finish(&mut utterance)?;
+    // The final transcript must not wait for a partial: abort it.
+    if let Some((rx, cancel)) = partial.take() {
+        cancel.cancel();
+        let _ = rx.recv();
+    }
+    if let Some(path) = &options.save_recording {
+        wav::write_16k(path, &utterance)?;
+    }
+    let transcript = if vad.heard_speech() {
+        // The voice gate already ran on the stream; don't run it again on the whole clip.
+        // A spoken question needs its words, not timestamps (which also decode worse on
+        // short clips).
+        let opts = TranscribeOptions { vad: None, timestamps: false, ..options.transcribe.clone() };
+        // Only the speech and a margin: long leading silence makes Whisper worse, not better.
+        let from = speech_start(first_voice_frame);
+        let to = (last_voice_frame * FRAME + PAD).min(utterance.len());
+        utterance.truncate(to.max(from));
+        utterance.drain(..from);
+        asr.transcribe(utterance, opts)?
+    } else {
+        Transcript {
+            text: String::new(),
+            segments: Vec::new(),
+            no_speech: true,
+            audio_ms: utterance.len() as f64 * 1000.0 / f64::from(WHISPER_SAMPLE_RATE),
+            elapsed_ms: 0.0,
+        }
+    };
+    send(VoiceEvent::Final { transcript, stopped_at });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Agreement;
+
+    #[test]
+    fn stable_prefix_grows_and_never_shrinks() {
+        let mut a = Agreement::default();
+        assert_eq!(a.update("what does"), (String::new(), "what does".into()));
+        assert_eq!(a.update("what does a high"), ("what does".into(), "a high".into()));
+        assert_eq!(a.update("what does a hi fur"), ("what does a".into(), "hi fur".into()));
+        assert_eq!(a.update("what does a high ferritin"), ("what does a".into(), "high ferritin".into()));
+    }
+}
