@@ -7,7 +7,9 @@ packages=(
   build-essential pkg-config cmake clang libclang-dev   # llama.cpp / whisper.cpp / bindgen
   binutils patch                                        # nm (single-ggml test); patching whisper-rs-sys
   python3 python3-pip python3-numpy                     # test-model fetch and conversion
+  libasound2-dev                                        # cpal (ALSA) for microphone capture
   espeak-ng sox                                         # test speech
+  pulseaudio pulseaudio-utils libasound2-plugins alsa-utils  # a virtual microphone for tests
 )
 
 missing=()

@@ -101,7 +101,10 @@ impl WavStream {
         match result {
             Ok(()) => {}
             // A file cut short (a crash while recording): keep what is there.
-            Err(hound::Error::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            // (hound reports a short read as UnexpectedEof or as Other with this message.)
+            Err(hound::Error::IoError(e))
+                if e.kind() == std::io::ErrorKind::UnexpectedEof || e.to_string() == "Failed to read enough bytes." =>
+            {
                 tracing::warn!("audio file ends before its declared length; using what is there");
                 self.done = true;
             }

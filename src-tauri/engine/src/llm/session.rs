@@ -175,11 +175,16 @@ impl<'m> ChatSession<'m> {
         self.turns = turns;
     }
 
-    /// Prefills the system prompt ahead of the first question (e.g. while the person speaks).
+    /// Prepares the KV cache for the first question of a conversation: it holds exactly the
+    /// system prompt (and record) afterwards, so the question costs only its own tokens.
+    /// Call it while the person is still speaking or typing.
     pub fn prime(&mut self, cancel: &CancelToken) -> Result<(), LlmError> {
         let text = self.format.render(&self.model.model, &[Message::new(Role::System, self.system.clone())], false)?;
         let tokens = self.tokenize(&text);
         let keep = self.reuse_prefix(&tokens)?;
+        if keep < self.cached.len() {
+            self.truncate_cache(keep)?;
+        }
         self.prefill(&tokens[keep..], false, cancel)?;
         Ok(())
     }

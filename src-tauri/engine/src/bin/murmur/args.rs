@@ -95,6 +95,9 @@ pub struct TranscribeArgs {
     /// Print segment timestamps.
     #[arg(long)]
     pub timestamps: bool,
+    /// Encoder context in frames (50 per second of audio; default: the full 1500 = 30 s).
+    #[arg(long)]
+    pub audio_ctx: Option<i32>,
 }
 
 #[derive(Args, Debug)]

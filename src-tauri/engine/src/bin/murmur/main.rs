@@ -52,7 +52,7 @@ fn init_logging(verbose: u8) {
     // llama.cpp and whisper.cpp warn about model quirks the user cannot act on; show their
     // errors only unless asked.
     let default = match verbose {
-        0 => "warn,llama-cpp-2=error,llama_cpp_2=error,whisper_rs=error",
+        0 => "warn,llama-cpp-2=error,llama_cpp_2=error,whisper_rs=off",
         1 => "info",
         _ => "debug",
     };

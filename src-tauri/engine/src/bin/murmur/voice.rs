@@ -35,7 +35,7 @@ fn load_transcriber(cli: &Cli) -> Result<Transcriber> {
 
 pub fn transcribe(cli: &Cli, args: &TranscribeArgs) -> Result<()> {
     let mut transcriber = load_transcriber(cli)?;
-    let opts = TranscribeOptions { timestamps: args.timestamps, ..options(cli, args.beam) };
+    let opts = TranscribeOptions { timestamps: args.timestamps, audio_ctx: args.audio_ctx, ..options(cli, args.beam) };
     let mut stdout = std::io::stdout().lock();
     let t = transcribe_file(&mut transcriber, &args.wav, &opts, |_| {})?;
     if cli.stats {

@@ -1,0 +1,181 @@
+//! Live listening: a real microphone path (PulseAudio's virtual microphone, recorded with cpal
+//! through ALSA), partial transcripts, the final one, and errors.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::mpsc::RecvTimeoutError;
+use std::time::{Duration, Instant};
+
+use murmur_engine::asr::{listen, AsrWorker, ListenOptions, Listening, PacedWav, TranscribeOptions, Transcript, VoiceEvent};
+use murmur_engine::audio::capture::{Capture, CaptureError};
+
+fn reference(i: usize) -> Vec<String> {
+    common::words(&std::fs::read_to_string(common::speech_dir().join(format!("sentence{i}.txt"))).expect("reference"))
+}
+
+fn transcribe_options() -> TranscribeOptions {
+    TranscribeOptions { threads: Some(common::threads()), ..TranscribeOptions::default() }
+}
+
+#[derive(Default, Debug)]
+struct Heard {
+    started: bool,
+    levels: Vec<f32>,
+    speech_started: bool,
+    partials: Vec<(Instant, String)>,
+    final_at: Option<Instant>,
+    transcript: Option<Transcript>,
+}
+
+fn collect(session: &Listening, timeout: Duration) -> Heard {
+    let mut h = Heard::default();
+    let deadline = Instant::now() + timeout;
+    loop {
+        match session.events().recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(VoiceEvent::Started { .. }) => h.started = true,
+            Ok(VoiceEvent::Level(l)) => h.levels.push(l.rms),
+            Ok(VoiceEvent::SpeechStarted) => h.speech_started = true,
+            Ok(VoiceEvent::Partial { stable, tail }) => h.partials.push((Instant::now(), format!("{stable} {tail}"))),
+            Ok(VoiceEvent::Final { transcript, .. }) => {
+                h.final_at = Some(Instant::now());
+                h.transcript = Some(transcript);
+                return h;
+            }
+            Ok(VoiceEvent::Error(e)) => panic!("listening failed: {e}"),
+            Err(RecvTimeoutError::Timeout) => panic!("no final transcript within {timeout:?}: {h:?}"),
+            Err(RecvTimeoutError::Disconnected) => panic!("the session ended without a final transcript: {h:?}"),
+        }
+    }
+}
+
+#[test]
+fn partial_transcripts_come_before_a_final_that_is_at_least_as_good() {
+    let asr = AsrWorker::spawn(common::whisper_path()).expect("whisper");
+    for i in [1, 5] {
+        let path = common::speech_dir().join(format!("sentence{i}_48k_stereo.wav"));
+        let input = PacedWav::open(&path, Duration::from_secs(3)).expect("wav");
+        let opts = ListenOptions {
+            auto_stop_silence: Some(Duration::from_millis(1000)),
+            partial_interval: Some(Duration::from_millis(600)),
+            transcribe: transcribe_options(),
+            ..ListenOptions::default()
+        };
+        let heard = collect(&listen(Box::new(input), asr.client(), opts), Duration::from_secs(30));
+        eprintln!("partials: {:?}", heard.partials.iter().map(|p| &p.1).collect::<Vec<_>>());
+        let t = heard.transcript.expect("final");
+        eprintln!("final: {:?}", t.text);
+        assert!(heard.started && heard.speech_started);
+        assert!(heard.partials.len() >= 2, "expected partials while speaking, got {}", heard.partials.len());
+        assert!(heard.partials.iter().all(|p| Some(p.0) < heard.final_at));
+        // About 20 level updates a second of audio.
+        let secs = t.audio_ms / 1000.0;
+        assert!((heard.levels.len() as f64) > secs * 15.0, "{} levels for {secs:.1} s", heard.levels.len());
+        let r = reference(i);
+        let final_errors = common::word_errors(&r, &common::words(&t.text));
+        let last_partial = &heard.partials.last().expect("partial").1;
+        let partial_errors = common::word_errors(&r, &common::words(last_partial));
+        assert!(final_errors <= partial_errors, "final {:?} worse than last partial {last_partial:?}", t.text);
+        assert!(final_errors as f64 / r.len() as f64 <= 0.15, "{:?}", t.text);
+    }
+}
+
+#[test]
+fn listening_to_silence_or_a_click_gives_no_speech() {
+    let asr = AsrWorker::spawn(common::whisper_path()).expect("whisper");
+    for name in ["silence.wav", "click.wav", "noise.wav"] {
+        let input = PacedWav::open(&common::speech_dir().join(name), Duration::from_millis(200)).expect("wav");
+        let opts = ListenOptions { transcribe: transcribe_options(), ..ListenOptions::default() };
+        let heard = collect(&listen(Box::new(input), asr.client(), opts), Duration::from_secs(20));
+        let t = heard.transcript.expect("final");
+        assert!(t.no_speech && t.text.is_empty() && !heard.speech_started, "{name}: {t:?}");
+        assert!(heard.partials.is_empty(), "{name}: partials for no speech");
+    }
+}
+
+#[test]
+fn a_missing_microphone_is_a_clear_error() {
+    match Capture::start(Some("no such microphone")) {
+        Err(e @ CaptureError::DeviceNotFound(_)) => assert!(e.to_string().contains("no such microphone")),
+        other => panic!("expected DeviceNotFound, got {:?}", other.map(|c| c.device.clone())),
+    }
+}
+
+/// A private PulseAudio server with a null sink whose monitor is the default source: what is
+/// played into the sink is what the "microphone" records. Stopped on drop.
+struct VirtualMic {
+    dir: tempfile::TempDir,
+}
+
+impl VirtualMic {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // cpal's ALSA `default` device reaches PulseAudio through libasound2-plugins, which
+        // reads the server location from the environment like pactl and paplay do.
+        std::env::set_var("PULSE_RUNTIME_PATH", dir.path());
+        let log = dir.path().join("pulse.log");
+        let status = Command::new("pulseaudio")
+            .args(["-D", "--exit-idle-time=-1", "--disallow-exit", "-n", "--use-pid-file=yes"])
+            .arg("--load=module-native-protocol-unix")
+            .arg(format!("--log-target=file:{}", log.display()))
+            .status()
+            .expect("run pulseaudio (see scripts/setup-system.sh)");
+        assert!(status.success(), "pulseaudio did not start: {}", std::fs::read_to_string(&log).unwrap_or_default());
+        let mic = Self { dir };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !pactl(&["info"]) {
+            assert!(Instant::now() < deadline, "pulseaudio is not answering");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert!(pactl(&["load-module", "module-null-sink", "sink_name=vsink", "rate=48000", "channels=1"]));
+        assert!(pactl(&["set-default-sink", "vsink"]));
+        assert!(pactl(&["set-default-source", "vsink.monitor"]));
+        mic
+    }
+
+    fn play(&self, wav: &Path) -> std::process::Child {
+        Command::new("paplay").arg(wav).spawn().expect("paplay")
+    }
+}
+
+impl Drop for VirtualMic {
+    fn drop(&mut self) {
+        let _ = Command::new("pulseaudio").arg("--kill").status();
+        let pid_file: PathBuf = self.dir.path().join("pid");
+        if let Some(pid) = std::fs::read_to_string(pid_file).ok().and_then(|p| p.trim().parse::<i32>().ok()) {
+            let _ = Command::new("kill").arg(pid.to_string()).status();
+        }
+    }
+}
+
+fn pactl(args: &[&str]) -> bool {
+    Command::new("pactl").args(args).output().is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn speech_into_the_real_microphone_path_is_transcribed() {
+    let mic = VirtualMic::start();
+    let asr = AsrWorker::spawn(common::whisper_path()).expect("whisper");
+    let input = Capture::start(None).expect("the default microphone (PulseAudio's monitor source)");
+    eprintln!("recording from {} at {} Hz, {} ch", input.device, input.sample_rate, input.channels);
+    let opts = ListenOptions {
+        auto_stop_silence: Some(Duration::from_millis(1500)),
+        max_duration: Duration::from_secs(20),
+        transcribe: transcribe_options(),
+        ..ListenOptions::default()
+    };
+    let session = listen(Box::new(input), asr.client(), opts);
+    std::thread::sleep(Duration::from_millis(500));
+    let mut player = mic.play(&common::speech_dir().join("sentence5.wav"));
+    let heard = collect(&session, Duration::from_secs(40));
+    let _ = player.wait();
+    let t = heard.transcript.expect("final");
+    eprintln!("heard {:?} ({:.1} s of audio, {} partials)", t.text, t.audio_ms / 1000.0, heard.partials.len());
+    // A loaded machine may deliver less audio than played: assert on content and a minimum length.
+    assert!(t.audio_ms >= 2000.0, "only {:.0} ms of audio", t.audio_ms);
+    assert!(heard.levels.iter().any(|&rms| rms > 0.02), "the level meter never moved");
+    let r = reference(5);
+    let errors = common::word_errors(&r, &common::words(&t.text));
+    assert!(errors as f64 / r.len() as f64 <= 0.3, "heard {:?}", t.text);
+}
