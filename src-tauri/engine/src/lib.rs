@@ -6,6 +6,7 @@
 //!   cancellation, and the worker thread that owns them.
 //! - [`asr`]: the Whisper transcriber, its worker thread, and live listening (partials, final).
 //! - [`audio`]: microphone capture, resampling, voice activity, level meter, WAV files.
+//! - [`models`]: the model catalog, the store, resumable verified downloads, imports.
 //! - [`prompts`]: the health-records assistant's system and task prompts.
 //! - [`ggml`]: proof that llama.cpp and whisper.cpp share one ggml.
 
@@ -15,6 +16,7 @@ pub mod cancel;
 pub mod gate;
 pub mod ggml;
 pub mod llm;
+pub mod models;
 pub mod platform;
 pub mod prompts;
 

@@ -2,6 +2,8 @@
 //! `tests/fixtures/setup.sh` (called by `scripts/test.sh`) fetches them and exports the paths.
 #![allow(dead_code)]
 
+pub mod server;
+
 use std::path::PathBuf;
 
 fn cache_dir() -> PathBuf {

@@ -2,6 +2,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use murmur_engine::llm::{SamplingParams, SessionOptions};
+use murmur_engine::models::{Catalog, ModelStore, Role};
 use murmur_engine::prompts::Task;
 
 #[derive(Parser, Debug)]
@@ -13,6 +14,12 @@ pub struct Cli {
     /// whisper.cpp ggml speech model (e.g. ggml-tiny.en.bin).
     #[arg(long, global = true, env = "MURMUR_WHISPER_MODEL")]
     pub whisper_model: Option<PathBuf>,
+    /// Where downloaded and imported models live (default: the platform's data directory).
+    #[arg(long, global = true, env = "MURMUR_MODELS_DIR")]
+    pub models_dir: Option<PathBuf>,
+    /// A model catalog file to use instead of the built-in one.
+    #[arg(long, global = true, env = "MURMUR_CATALOG")]
+    pub catalog: Option<PathBuf>,
     /// Inference threads (default: performance cores; env MURMUR_THREADS).
     #[arg(long, global = true)]
     pub threads: Option<usize>,
@@ -57,6 +64,9 @@ pub enum Command {
     Devices,
     /// Measure the voice path (real-time factors and latencies) on WAV files.
     BenchVoice(BenchVoiceArgs),
+    /// Models on this device: list, download, import, verify, remove.
+    #[command(subcommand)]
+    Models(ModelsCommand),
     /// Versions of the engine and its libraries.
     Info,
 }
@@ -147,6 +157,31 @@ pub struct VoiceArgs {
     pub record: RecordArgs,
 }
 
+#[derive(Subcommand, Debug)]
+pub enum ModelsCommand {
+    /// The catalog and what is installed.
+    List,
+    /// Download models (resumes an interrupted download; Ctrl-C pauses).
+    Download {
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
+    /// Import a GGUF or whisper.cpp file already on disk (validated first).
+    Import {
+        path: PathBuf,
+        /// Keep the file where it is instead of copying it.
+        #[arg(long)]
+        reference: bool,
+        /// The id to file it under (a catalog id requires the exact catalog file).
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// Re-check an installed model's SHA-256 against the catalog.
+    Verify { id: String },
+    /// Delete a model (and any partial download).
+    Remove { id: String },
+}
+
 fn parse_task(s: &str) -> Result<Task, String> {
     s.parse()
 }
@@ -168,17 +203,39 @@ impl Cli {
         SessionOptions { n_ctx: self.ctx, threads: self.threads, ..SessionOptions::default() }
     }
 
+    pub fn store(&self) -> ModelStore {
+        ModelStore::new(self.models_dir.clone().unwrap_or_else(ModelStore::default_dir))
+    }
+
+    pub fn catalog(&self) -> Result<Catalog, String> {
+        match &self.catalog {
+            Some(p) => Catalog::load(p).map_err(|e| e.to_string()),
+            None => Ok(Catalog::embedded()),
+        }
+    }
+
+    /// An installed model of `role`: the catalog default first, then any other.
+    fn installed(&self, role: Role) -> Option<PathBuf> {
+        let catalog = self.catalog().ok()?;
+        let store = self.store();
+        let mut candidates: Vec<_> = catalog.models.iter().filter(|m| m.role == role).collect();
+        candidates.sort_by_key(|m| !m.default);
+        candidates.into_iter().find_map(|m| store.usable(m))
+    }
+
     pub fn model_path(&self) -> Result<PathBuf, String> {
-        self.model.clone().ok_or_else(|| {
-            "no language model: pass --model FILE.gguf or set MURMUR_MODEL \
-             (tests/fixtures/fetch_models.py fetches a small one)"
+        self.model.clone().or_else(|| self.installed(Role::Llm)).ok_or_else(|| {
+            "no language model: `murmur models download qwen2.5-1.5b-instruct-q4_k_m`, \
+             `murmur models import FILE.gguf`, or pass --model FILE.gguf (env MURMUR_MODEL)"
                 .to_string()
         })
     }
 
     pub fn whisper_path(&self) -> Result<PathBuf, String> {
-        self.whisper_model.clone().ok_or_else(|| {
-            "no speech model: pass --whisper-model FILE.bin or set MURMUR_WHISPER_MODEL".to_string()
+        self.whisper_model.clone().or_else(|| self.installed(Role::Asr)).ok_or_else(|| {
+            "no speech model: `murmur models download whisper-base.en`, `murmur models import FILE.bin`, \
+             or pass --whisper-model FILE.bin (env MURMUR_WHISPER_MODEL)"
+                .to_string()
         })
     }
 }

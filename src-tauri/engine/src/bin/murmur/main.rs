@@ -4,6 +4,7 @@
 mod args;
 mod bench;
 mod chat;
+mod models;
 mod output;
 mod voice;
 
@@ -24,6 +25,7 @@ fn main() -> ExitCode {
         Command::Listen(a) => voice::listen(&cli, a),
         Command::Devices => voice::devices(),
         Command::BenchVoice(a) => bench::voice(&cli, a),
+        Command::Models(c) => models::run(&cli, c),
         Command::Info => {
             output::info();
             Ok(())

@@ -1,0 +1,126 @@
+//! The catalog of downloadable models (`models/catalog.json`, embedded at build time; a file
+//! can replace it, e.g. for tests against a local server).
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+const EMBEDDED: &str = include_str!("../../../../models/catalog.json");
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Llm,
+    Asr,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogEntry {
+    pub id: String,
+    pub role: Role,
+    pub name: String,
+    pub url: String,
+    /// File name in the model store.
+    pub file: String,
+    pub bytes: u64,
+    pub sha256: String,
+    pub license: String,
+    pub ram_mb: u64,
+    pub description: String,
+    #[serde(default)]
+    pub default: bool,
+    /// Size and hash checked against the host (not only cross-checked between catalogs).
+    #[serde(default)]
+    pub verified: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Catalog {
+    pub version: u32,
+    #[serde(default)]
+    pub note: String,
+    pub models: Vec<CatalogEntry>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("cannot read the model catalog {path}: {message}")]
+    Read { path: String, message: String },
+    #[error("the model catalog is invalid: {0}")]
+    Invalid(String),
+    #[error("no model {0:?} in the catalog (`murmur models list` shows them)")]
+    UnknownModel(String),
+}
+
+impl Catalog {
+    /// The catalog built into the app.
+    pub fn embedded() -> Self {
+        match Self::parse(EMBEDDED) {
+            Ok(c) => c,
+            // The embedded file is checked by a unit test; this cannot fail in a build.
+            Err(e) => panic!("embedded catalog: {e}"),
+        }
+    }
+
+    /// `MURMUR_CATALOG` (a file) if set, else the embedded catalog.
+    pub fn from_env() -> Result<Self, CatalogError> {
+        match std::env::var_os("MURMUR_CATALOG") {
+            Some(p) => Self::load(Path::new(&p)),
+            None => Ok(Self::embedded()),
+        }
+    }
+
+    pub fn load(path: &Path) -> Result<Self, CatalogError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| CatalogError::Read { path: path.display().to_string(), message: e.to_string() })?;
+        Self::parse(&text)
+    }
+
+    pub fn parse(text: &str) -> Result<Self, CatalogError> {
+        let c: Catalog = serde_json::from_str(text).map_err(|e| CatalogError::Invalid(e.to_string()))?;
+        for m in &c.models {
+            let hash_ok = m.sha256.len() == 64 && m.sha256.bytes().all(|b| b.is_ascii_hexdigit());
+            let file_ok = !m.file.is_empty() && !m.file.contains(['/', '\\']) && !m.file.starts_with('.');
+            if !hash_ok || !file_ok || m.bytes == 0 || m.id.is_empty() {
+                return Err(CatalogError::Invalid(format!("entry {:?} has a bad file name, size or hash", m.id)));
+            }
+        }
+        for role in [Role::Llm, Role::Asr] {
+            if c.models.iter().filter(|m| m.role == role && m.default).count() > 1 {
+                return Err(CatalogError::Invalid(format!("more than one default {role:?} model")));
+            }
+        }
+        Ok(c)
+    }
+
+    pub fn get(&self, id: &str) -> Result<&CatalogEntry, CatalogError> {
+        self.models.iter().find(|m| m.id == id).ok_or_else(|| CatalogError::UnknownModel(id.to_string()))
+    }
+
+    pub fn default_for(&self, role: Role) -> Option<&CatalogEntry> {
+        self.models.iter().find(|m| m.role == role && m.default)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_catalog_is_valid_and_has_the_product_defaults() {
+        let c = Catalog::embedded();
+        assert_eq!(c.default_for(Role::Llm).map(|m| m.id.as_str()), Some("qwen2.5-1.5b-instruct-q4_k_m"));
+        assert_eq!(c.default_for(Role::Asr).map(|m| m.id.as_str()), Some("whisper-base.en"));
+        let q = c.get("qwen2.5-1.5b-instruct-q4_k_m").expect("entry");
+        assert_eq!(q.bytes, 1_117_320_736);
+        assert!(c.models.iter().all(|m| m.url.starts_with("https://")));
+        assert!(c.get("nope").is_err());
+    }
+
+    #[test]
+    fn bad_entries_are_rejected() {
+        let bad = r#"{"version":1,"models":[{"id":"x","role":"llm","name":"x","url":"https://h/x","file":"../x",
+            "bytes":1,"sha256":"00","license":"MIT","ram_mb":1,"description":""}]}"#;
+        assert!(matches!(Catalog::parse(bad), Err(CatalogError::Invalid(_))));
+    }
+}

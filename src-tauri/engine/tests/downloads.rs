@@ -1,0 +1,311 @@
+//! Model downloads against a real HTTP server on 127.0.0.1, with injected faults; imports.
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::server::TestServer;
+use murmur_engine::models::{
+    import, sha256_file, Catalog, CatalogEntry, DownloadError, DownloadOptions, DownloadProgress, DownloadState, Downloader, ImportError,
+    ImportMode, Installed, ModelStore, Role,
+};
+use murmur_engine::{llm::LlmError, CancelToken};
+use sha2::{Digest, Sha256};
+
+const SIZE: usize = 24 << 20;
+
+fn blob() -> Arc<Vec<u8>> {
+    // Deterministic, incompressible-looking bytes.
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    Arc::new((0..SIZE).map(|_| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x as u8
+    }).collect())
+}
+
+fn server() -> TestServer {
+    TestServer::start(vec![("blob.bin", blob())])
+}
+
+fn entry(server: &TestServer, path_and_query: &str) -> CatalogEntry {
+    let body = server.file("blob.bin");
+    CatalogEntry {
+        id: "test-blob".into(),
+        role: Role::Llm,
+        name: "test".into(),
+        url: server.url(path_and_query),
+        file: "blob.bin".into(),
+        bytes: body.len() as u64,
+        sha256: hex::encode(Sha256::digest(body.as_slice())),
+        license: "MIT".into(),
+        ram_mb: 1,
+        description: String::new(),
+        default: false,
+        verified: true,
+    }
+}
+
+fn fast() -> DownloadOptions {
+    DownloadOptions { backoff_initial: Duration::from_millis(50), backoff_max: Duration::from_millis(200), disk_margin: 0, ..DownloadOptions::default() }
+}
+
+fn run(entry: &CatalogEntry, store: &ModelStore, cancel: &CancelToken) -> (Result<std::path::PathBuf, DownloadError>, Vec<DownloadProgress>) {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let downloader = Downloader::new(fast()).expect("client");
+    let mut events = Vec::new();
+    let r = rt.block_on(downloader.download(entry, store, cancel, &mut |p: &DownloadProgress| events.push(p.clone())));
+    (r, events)
+}
+
+fn assert_installed(store: &ModelStore, entry: &CatalogEntry) {
+    let path = store.path(entry);
+    assert_eq!(sha256_file(&path).expect("hash"), entry.sha256);
+    assert!(!store.part_path(entry).exists() && !store.sidecar_path(entry).exists(), "leftovers");
+    assert_eq!(store.state(entry), Installed::Ready { path });
+}
+
+#[test]
+fn clean_download_with_throttled_progress() {
+    let s = server();
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = ModelStore::new(dir.path());
+    let e = entry(&s, "/blob.bin?rate=16000000");
+    let start = Instant::now();
+    let (r, events) = run(&e, &store, &CancelToken::new());
+    let secs = start.elapsed().as_secs_f64();
+    r.expect("download");
+    assert_installed(&store, &e);
+    let states: Vec<_> = events.iter().map(|p| std::mem::discriminant(&p.state)).collect();
+    assert_eq!(states.first(), Some(&std::mem::discriminant(&DownloadState::Queued)));
+    assert!(events.iter().any(|p| p.state == DownloadState::Verifying));
+    assert!(matches!(events.last().map(|p| &p.state), Some(DownloadState::Done { .. })));
+    let updates = events.iter().filter(|p| p.state == DownloadState::Downloading).count();
+    assert!(updates as f64 <= secs * 5.0 + 3.0, "{updates} progress events in {secs:.1} s");
+    assert!(updates >= 3, "only {updates} progress events in {secs:.1} s");
+    assert!(events.iter().any(|p| p.speed_bps > 1e6 && p.eta_secs.is_some()));
+    // Running it again finds the model and does nothing.
+    let (r, _) = run(&e, &store, &CancelToken::new());
+    r.expect("already there");
+    assert_eq!(s.requests("/blob.bin").len(), 1);
+}
+
+#[test]
+fn a_dropped_connection_resumes_with_a_range_request() {
+    let s = server();
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = ModelStore::new(dir.path());
+    let e = entry(&s, &format!("/blob.bin?drop_at={}", SIZE * 2 / 5));
+    let (r, _) = run(&e, &store, &CancelToken::new());
+    r.expect("download");
+    assert_installed(&store, &e);
+    let reqs = s.requests("/blob.bin");
+    assert_eq!(reqs.len(), 2, "{reqs:?}");
+    assert_eq!(reqs[1].range_start, Some((SIZE * 2 / 5) as u64));
+    assert_eq!(reqs[1].status, 206);
+}
+
+#[test]
+fn a_truncated_body_is_completed_not_accepted() {
+    let s = server();
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = ModelStore::new(dir.path());
+    let e = entry(&s, &format!("/blob.bin?truncate_at={}", SIZE - 1000));
+    let (r, _) = run(&e, &store, &CancelToken::new());
+    r.expect("download");
+    assert_installed(&store, &e);
+    assert_eq!(s.requests("/blob.bin")[1].range_start, Some((SIZE - 1000) as u64));
+}
+
+#[test]
+fn a_200_answer_to_a_range_request_restarts_from_zero() {
+    let s = server();
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = ModelStore::new(dir.path());
+    let e = entry(&s, &format!("/blob.bin?ignore_range&drop_at={}", SIZE / 3));
+    let (r, _) = run(&e, &store, &CancelToken::new());
+    r.expect("download");
+    assert_installed(&store, &e);
+    let reqs = s.requests("/blob.bin");
+    assert_eq!(reqs.len(), 2);
+    assert!(reqs[1].range_start.is_some() && reqs[1].status == 200, "{reqs:?}");
+}
+
+#[test]
+fn wrong_bytes_are_deleted_and_reported() {
+    let s = server();
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = ModelStore::new(dir.path());
+    let e = entry(&s, "/blob.bin?corrupt");
+    let (r, events) = run(&e, &store, &CancelToken::new());
+    match r {
+        Err(DownloadError::HashMismatch { expected, actual }) => assert!(expected == e.sha256 && actual != e.sha256),
+        other => panic!("expected HashMismatch, got {other:?}"),
+    }
+    assert!(matches!(events.last().map(|p| &p.state), Some(DownloadState::Failed { .. })));
+    assert!(!store.path(&e).exists() && !store.part_path(&e).exists() && !store.sidecar_path(&e).exists());
+    assert_eq!(store.state(&e), Installed::Missing);
+}
+
+#[test]
+fn a_slow_download_cancels_promptly_and_resumes_later() {
+    let s = server();
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = ModelStore::new(dir.path());
+    let e = entry(&s, "/blob.bin?rate=2000000");
+    let cancel = CancelToken::new();
+    let c = cancel.clone();
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(1500));
+        c.cancel();
+        Instant::now()
+    });
+    let (r, events) = run(&e, &store, &cancel);
+    let ended = Instant::now();
+    let cancelled_at = t.join().expect("thread");
+    assert!(matches!(r, Err(DownloadError::Cancelled)), "{r:?}");
+    assert!(ended.duration_since(cancelled_at) < Duration::from_millis(500), "slow to stop");
+    assert_eq!(events.last().map(|p| &p.state), Some(&DownloadState::Cancelled));
+    let Installed::Partial { bytes } = store.state(&e) else { panic!("the part file must stay") };
+    assert!(bytes > 0 && (bytes as usize) < SIZE);
+    // Later (here: the second request, not throttled) it resumes from there.
+    let (r, events) = run(&e, &store, &CancelToken::new());
+    r.expect("resumed");
+    assert!(events.iter().any(|p| p.state == DownloadState::Checking));
+    assert_eq!(s.requests("/blob.bin")[1].range_start, Some(bytes));
+    assert_installed(&store, &e);
+}
+
+#[test]
+fn not_found_fails_at_once_and_unavailable_is_retried() {
+    let s = server();
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = ModelStore::new(dir.path());
+    let mut e = entry(&s, "/missing");
+    match run(&e, &store, &CancelToken::new()).0 {
+        Err(DownloadError::Http { status: 404, .. }) => {}
+        other => panic!("expected 404, got {other:?}"),
+    }
+    assert_eq!(s.requests("/missing").len(), 1, "a 404 is not retried");
+    e.url = s.url("/blob.bin?fail=2");
+    run(&e, &store, &CancelToken::new()).0.expect("503, 503, then OK");
+    let statuses: Vec<u16> = s.requests("/blob.bin").iter().map(|r| r.status).collect();
+    assert_eq!(statuses, vec![503, 503, 200]);
+    assert_installed(&store, &e);
+}
+
+#[test]
+fn redirects_are_followed_and_insecure_urls_refused() {
+    let s = server();
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = ModelStore::new(dir.path());
+    let mut e = entry(&s, "/redirect/blob.bin");
+    run(&e, &store, &CancelToken::new()).0.expect("redirected download");
+    assert_installed(&store, &e);
+    store.remove(&e).expect("remove");
+    e.url = "http://example.com/blob.bin".into();
+    assert!(matches!(run(&e, &store, &CancelToken::new()).0, Err(DownloadError::Insecure(_))));
+}
+
+fn write_catalog(dir: &Path, e: &CatalogEntry) -> std::path::PathBuf {
+    let c = Catalog { version: 1, note: String::new(), models: vec![e.clone()] };
+    let p = dir.join("catalog.json");
+    std::fs::write(&p, serde_json::to_string(&c).expect("json")).expect("write");
+    p
+}
+
+#[test]
+fn a_killed_download_process_resumes() {
+    let s = server();
+    let dir = tempfile::tempdir().expect("tmp");
+    let models = dir.path().join("models");
+    let e = entry(&s, "/blob.bin?rate=4000000");
+    let catalog = write_catalog(dir.path(), &e);
+    let cli = || {
+        let mut c = std::process::Command::new(common::murmur_bin());
+        c.args(["models", "download", "test-blob"]).env("MURMUR_CATALOG", &catalog).env("MURMUR_MODELS_DIR", &models);
+        c
+    };
+    let mut child = cli().stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().expect("spawn");
+    let store = ModelStore::new(&models);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Installed::Partial { bytes } = store.state(&e) {
+            if bytes as usize >= SIZE * 2 / 5 {
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "the download never reached 40%");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // kill -9: no chance to clean up.
+    child.kill().expect("kill");
+    let _ = child.wait();
+    let Installed::Partial { bytes } = store.state(&e) else { panic!("part file missing after kill") };
+    let out = cli().output().expect("rerun");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_installed(&store, &e);
+    let reqs = s.requests("/blob.bin");
+    assert!(reqs[1].range_start.is_some_and(|r| r > 0 && r >= bytes.saturating_sub(4 << 20)), "{reqs:?} after {bytes}");
+}
+
+#[test]
+fn not_enough_disk_is_refused_before_writing() {
+    let s = server();
+    let dir = tempfile::tempdir().expect("tmp");
+    let models = dir.path().join("small-disk");
+    std::fs::create_dir_all(&models).expect("mkdir");
+    let e = entry(&s, "/blob.bin");
+    let catalog = write_catalog(dir.path(), &e);
+    // An 8 MB tmpfs for a 24 MB model, in a private mount namespace (no root needed).
+    let script = format!(
+        "mount -t tmpfs -o size=8m tmpfs '{m}' && exec '{bin}' models download test-blob",
+        m = models.display(),
+        bin = common::murmur_bin().display()
+    );
+    let out = std::process::Command::new("unshare")
+        .args(["--user", "--map-root-user", "--mount", "sh", "-c", &script])
+        .env("MURMUR_CATALOG", &catalog)
+        .env("MURMUR_MODELS_DIR", &models)
+        .output()
+        .expect("unshare (util-linux)");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("not enough free space"), "{stderr}");
+    assert!(s.requests("/blob.bin").is_empty(), "nothing should be requested");
+}
+
+#[test]
+fn imports_are_validated_before_they_are_accepted() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = ModelStore::new(dir.path().join("models"));
+    let catalog = Catalog::embedded();
+    // A real GGUF, referenced where it is.
+    let ok = import(&store, &catalog, &common::llm_path(), ImportMode::Reference, Some("my-qwen")).expect("valid gguf");
+    assert_eq!(ok.role, Role::Llm);
+    assert!(ok.summary.contains("qwen2") && ok.summary.contains("file type 15"), "{}", ok.summary);
+    // A real Whisper model, copied.
+    let w = import(&store, &catalog, &common::whisper_path(), ImportMode::Copy, None).expect("valid whisper");
+    assert_eq!(w.role, Role::Asr);
+    assert!(w.path.starts_with(store.dir()) && w.path.is_file());
+    assert_eq!(sha256_file(&w.path).expect("hash"), sha256_file(&common::whisper_path()).expect("hash"));
+    // A text file renamed .gguf.
+    let fake = dir.path().join("notes.gguf");
+    std::fs::write(&fake, "just some notes").expect("write");
+    assert!(matches!(import(&store, &catalog, &fake, ImportMode::Copy, None), Err(ImportError::NotAModel(_))));
+    // A truncated GGUF.
+    let cut = dir.path().join("cut.gguf");
+    let mut src = std::fs::File::open(common::llm_path()).expect("open");
+    let mut dst = std::fs::File::create(&cut).expect("create");
+    std::io::copy(&mut std::io::Read::take(&mut src, 50 << 20), &mut dst).expect("copy");
+    assert!(matches!(import(&store, &catalog, &cut, ImportMode::Copy, None), Err(ImportError::Llm(LlmError::Truncated { .. }))));
+    assert!(!store.dir().join("cut.gguf").exists(), "a rejected file is not stored");
+    // Claiming to be a catalog model it is not.
+    assert!(matches!(
+        import(&store, &catalog, &common::llm_path(), ImportMode::Reference, Some("qwen2.5-0.5b-instruct-q4_k_m")),
+        Err(ImportError::NotTheCatalogModel { .. })
+    ));
+}
