@@ -309,3 +309,62 @@ fn imports_are_validated_before_they_are_accepted() {
         Err(ImportError::NotTheCatalogModel { .. })
     ));
 }
+
+/// Throughput on loopback against plain curl of the same file, 3 runs each, interleaved.
+/// A measurement, not a pass/fail test: `cargo test --test downloads -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn throughput_compared_with_curl() {
+    let model = Arc::new(std::fs::read(common::llm_path()).expect("read the test model"));
+    let len = model.len() as f64;
+    let s = TestServer::start(vec![("model.gguf", model.clone())]);
+    let e = CatalogEntry {
+        id: "test-model".into(),
+        role: Role::Llm,
+        name: "test".into(),
+        url: s.url("/model.gguf"),
+        file: "model.gguf".into(),
+        bytes: model.len() as u64,
+        sha256: sha256_file(&common::llm_path()).expect("hash"),
+        license: "Apache-2.0".into(),
+        ram_mb: 1,
+        description: String::new(),
+        default: false,
+        verified: true,
+    };
+    let dir = tempfile::tempdir().expect("tmp");
+    let (mut ours, mut curl, mut curl_sync) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..3 {
+        let store = ModelStore::new(dir.path().join("m"));
+        let t = Instant::now();
+        run(&e, &store, &CancelToken::new()).0.expect("download");
+        ours.push(len / t.elapsed().as_secs_f64() / 1e6);
+        store.remove(&e).expect("remove");
+
+        let out = dir.path().join("curl.bin");
+        let t = Instant::now();
+        let status = std::process::Command::new("curl").args(["-s", "-o"]).arg(&out).arg(&e.url).status().expect("curl");
+        assert!(status.success());
+        curl.push(len / t.elapsed().as_secs_f64() / 1e6);
+        std::fs::remove_file(&out).expect("rm");
+
+        // curl plus the fsync that a download which must survive a crash needs.
+        let t = Instant::now();
+        let status = std::process::Command::new("sh").arg("-c").arg(format!("curl -s -o '{0}' '{1}' && sync '{0}'", out.display(), e.url)).status().expect("curl");
+        assert!(status.success());
+        curl_sync.push(len / t.elapsed().as_secs_f64() / 1e6);
+        std::fs::remove_file(&out).expect("rm");
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[1]
+    };
+    let (o, c, cs) = (median(&mut ours), median(&mut curl), median(&mut curl_sync));
+    println!(
+        "loopback download of {:.0} MB: murmur {o:.0} MB/s (SHA-256 + fsync included), curl {c:.0} MB/s (ratio {:.2}), curl + fsync {cs:.0} MB/s (ratio {:.2})",
+        len / 1e6,
+        o / c,
+        o / cs
+    );
+    println!("runs: murmur {ours:?}, curl {curl:?}, curl + fsync {curl_sync:?}");
+}

@@ -17,7 +17,6 @@ use reqwest::header::{CONTENT_RANGE, RANGE};
 use reqwest::{StatusCode, Url};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use tokio::io::AsyncWriteExt;
 
 use super::catalog::CatalogEntry;
 use super::hash::hash_prefix;
@@ -382,10 +381,38 @@ impl Downloader {
             s => return Err(DownloadError::Http { status: s.as_u16(), url: url.to_string() }),
         }
 
-        let file = tokio::fs::OpenOptions::new().create(true).write(true).truncate(false).open(part).await.map_err(|e| DownloadError::io(part, e))?;
-        file.set_len(*have).await.map_err(|e| DownloadError::io(part, e))?;
-        let mut file = tokio::io::BufWriter::with_capacity(1 << 20, file);
-        tokio::io::AsyncSeekExt::seek(&mut file, std::io::SeekFrom::Start(*have)).await.map_err(|e| DownloadError::io(part, e))?;
+        // Writing and hashing run on a blocking thread, fed through a small queue, so that
+        // they overlap with receiving (loopback delivers faster than one core can do all three).
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(32);
+        let (path, offset, mut h) = (part.to_path_buf(), *have, std::mem::take(hasher));
+        let writer = tokio::task::spawn_blocking(move || -> std::io::Result<Sha256> {
+            use std::io::{Seek, Write};
+            let mut file = std::fs::OpenOptions::new().create(true).write(true).truncate(false).open(&path)?;
+            file.set_len(offset)?;
+            file.seek(std::io::SeekFrom::Start(offset))?;
+            // Hashing runs beside writing: each chunk is shared, not copied.
+            let (hash_tx, hash_rx) = std::sync::mpsc::sync_channel::<bytes::Bytes>(64);
+            let hashing = std::thread::spawn(move || {
+                for chunk in hash_rx {
+                    h.update(&chunk);
+                }
+                h
+            });
+            let mut result = Ok(());
+            while let Some(chunk) = rx.blocking_recv() {
+                if let Err(e) = file.write_all(&chunk) {
+                    result = Err(e);
+                    break;
+                }
+                let _ = hash_tx.send(chunk);
+            }
+            drop(hash_tx);
+            let h = hashing.join().map_err(|_| std::io::Error::other("the hashing thread panicked"))?;
+            result?;
+            // Whatever was received is kept, durably, for the next attempt or the rename.
+            file.sync_all()?;
+            Ok(h)
+        });
         let start = *have;
         let mut stream = resp.bytes_stream();
         let outcome = loop {
@@ -394,12 +421,13 @@ impl Downloader {
                 () = wait_cancelled(cancel) => break Err(DownloadError::Cancelled),
             };
             match next {
-                Some(Ok(chunk)) => {
-                    let room = entry.bytes - *have;
-                    let chunk = &chunk[..chunk.len().min(room as usize)];
-                    file.write_all(chunk).await.map_err(|e| DownloadError::io(part, e))?;
-                    hasher.update(chunk);
-                    *have += chunk.len() as u64;
+                Some(Ok(mut chunk)) => {
+                    chunk.truncate((entry.bytes - *have).min(chunk.len() as u64) as usize);
+                    let n = chunk.len() as u64;
+                    if tx.send(chunk).await.is_err() {
+                        break Ok(Attempt::Retry { message: "the writer stopped".into(), progressed: *have > start });
+                    }
+                    *have += n;
                     r.bytes(*have);
                     if *have == entry.bytes {
                         break Ok(Attempt::Complete);
@@ -409,9 +437,8 @@ impl Downloader {
                 None => break Ok(Attempt::Retry { message: "the connection closed early".into(), progressed: *have > start }),
             }
         };
-        // Whatever happened, what was received is kept on disk for the next attempt.
-        file.flush().await.map_err(|e| DownloadError::io(part, e))?;
-        file.get_ref().sync_all().await.map_err(|e| DownloadError::io(part, e))?;
+        drop(tx);
+        *hasher = writer.await.map_err(|e| DownloadError::io(part, e))?.map_err(|e| DownloadError::io(part, e))?;
         outcome
     }
 }
