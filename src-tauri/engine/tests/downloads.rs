@@ -210,6 +210,37 @@ fn redirects_are_followed_and_insecure_urls_refused() {
     assert!(matches!(run(&e, &store, &CancelToken::new()).0, Err(DownloadError::Insecure(_))));
 }
 
+#[test]
+fn a_language_and_a_speech_model_download_together() {
+    let other = Arc::new(blob().iter().rev().copied().collect::<Vec<u8>>());
+    let s = TestServer::start(vec![("blob.bin", blob()), ("speech.bin", other.clone())]);
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = ModelStore::new(dir.path());
+    let llm = entry(&s, "/blob.bin?rate=30000000");
+    let asr = CatalogEntry {
+        id: "test-speech".into(),
+        role: Role::Asr,
+        url: s.url("/speech.bin?rate=30000000"),
+        file: "speech.bin".into(),
+        sha256: hex::encode(Sha256::digest(other.as_slice())),
+        ..llm.clone()
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let d = Downloader::new(fast()).expect("client");
+    let cancel = CancelToken::new();
+    let start = Instant::now();
+    let (mut quiet_a, mut quiet_b) = (|_: &DownloadProgress| {}, |_: &DownloadProgress| {});
+    let (a, b) = rt.block_on(async {
+        tokio::join!(d.download(&llm, &store, &cancel, &mut quiet_a), d.download(&asr, &store, &cancel, &mut quiet_b))
+    });
+    a.expect("llm");
+    b.expect("asr");
+    // Each is throttled to 30 MB/s: together they take about as long as one.
+    assert!(start.elapsed() < Duration::from_secs_f64(SIZE as f64 / 30e6 * 1.7), "{:?}", start.elapsed());
+    assert_installed(&store, &llm);
+    assert_installed(&store, &asr);
+}
+
 fn write_catalog(dir: &Path, e: &CatalogEntry) -> std::path::PathBuf {
     let c = Catalog { version: 1, note: String::new(), models: vec![e.clone()] };
     let p = dir.join("catalog.json");

@@ -113,7 +113,7 @@ pub fn listen(cli: &Cli, args: &ListenArgs) -> Result<()> {
     // Enter stops recording (push-to-talk released).
     if args.file.is_none() && std::io::stdin().is_terminal() {
         eprintln!("Listening… speak, then press Enter (or pause) to stop.");
-        let stopper = session_stopper(&session);
+        let stopper = session.stop_token();
         std::thread::spawn(move || {
             let mut line = String::new();
             let _ = std::io::stdin().read_line(&mut line);
@@ -158,9 +158,4 @@ pub fn listen(cli: &Cli, args: &ListenArgs) -> Result<()> {
         output::stream_answer(llm.send(t.text, cli.sampling(), CancelToken::new())?, cli.stats)?;
     }
     Ok(())
-}
-
-/// A token that stops `session` when cancelled.
-fn session_stopper(session: &murmur_engine::asr::Listening) -> CancelToken {
-    session.stop_token()
 }
