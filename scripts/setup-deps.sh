@@ -1,41 +1,47 @@
 #!/usr/bin/env bash
-# Produces the patched whisper-rs-sys that Cargo.toml's [patch.crates-io] points at:
-# the crates.io package (fetched and checksum-verified by cargo itself) unpacked into the
-# git-ignored .deps/, plus our small patch. No third-party source is committed.
-# Idempotent: does nothing when .deps/ already holds this patch.
+# Produces the patched crates that Cargo.toml's [patch.crates-io] points at: each crates.io
+# package (fetched and checksum-verified by cargo itself) unpacked into the git-ignored .deps/,
+# plus our small patch from patches/. No third-party source is committed.
+# Idempotent: a crate whose .deps/ copy already carries its patch is left alone.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-name=whisper-rs-sys
-version=0.15.0
-patch_file="$root/patches/$name-$version.patch"
-dest="$root/.deps/$name-$version"
-stamp="$dest/.murmur-patch.sha256"
-want=$(sha256sum "$patch_file" | cut -d' ' -f1)
-
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
-  exit 0
-fi
-
 cargo_home=${CARGO_HOME:-$HOME/.cargo}
-find_crate() { find "$cargo_home/registry/cache" -name "$name-$version.crate" 2>/dev/null | head -n 1; }
-crate=$(find_crate)
-if [ -z "$crate" ]; then
-  # Let cargo download it (uses the machine's registry configuration and verifies the checksum).
-  tmp=$(mktemp -d)
-  trap 'rm -rf "$tmp"' EXIT
-  mkdir -p "$tmp/src"
-  printf '[package]\nname = "fetch-%s"\nversion = "0.0.0"\nedition = "2021"\n[dependencies]\n%s = "=%s"\n' \
-    "$name" "$name" "$version" > "$tmp/Cargo.toml"
-  : > "$tmp/src/lib.rs"
-  cargo fetch --quiet --manifest-path "$tmp/Cargo.toml"
-  crate=$(find_crate)
-fi
-[ -n "$crate" ] || { echo "setup-deps: could not fetch $name $version" >&2; exit 1; }
 
-rm -rf "$dest" "$dest.tmp"
-mkdir -p "$dest.tmp"
-tar -xzf "$crate" -C "$dest.tmp" --strip-components=1
-patch -s -p1 -d "$dest.tmp" < "$patch_file"
-echo "$want" > "$dest.tmp/.murmur-patch.sha256"
-mv "$dest.tmp" "$dest"
-echo "setup-deps: $name $version patched into ${dest#"$root"/}"
+patch_crate() {
+  local name=$1 version=$2
+  local patch_file="$root/patches/$name-$version.patch"
+  local dest="$root/.deps/$name-$version"
+  local want
+  want=$(sha256sum "$patch_file" | cut -d' ' -f1)
+  if [ -f "$dest/.murmur-patch.sha256" ] && [ "$(cat "$dest/.murmur-patch.sha256")" = "$want" ]; then
+    return 0
+  fi
+  find_crate() { find "$cargo_home/registry/cache" -name "$name-$version.crate" 2>/dev/null | head -n 1; }
+  local crate
+  crate=$(find_crate)
+  if [ -z "$crate" ]; then
+    # Let cargo download it (the machine's registry configuration; checksum verified).
+    local tmp
+    tmp=$(mktemp -d)
+    mkdir -p "$tmp/src"
+    printf '[package]\nname = "fetch-%s"\nversion = "0.0.0"\nedition = "2021"\n[dependencies]\n%s = { version = "=%s", default-features = false }\n' \
+      "$name" "$name" "$version" > "$tmp/Cargo.toml"
+    : > "$tmp/src/lib.rs"
+    cargo fetch --quiet --manifest-path "$tmp/Cargo.toml"
+    rm -rf "$tmp"
+    crate=$(find_crate)
+  fi
+  [ -n "$crate" ] || { echo "setup-deps: could not fetch $name $version" >&2; exit 1; }
+  rm -rf "$dest" "$dest.tmp"
+  mkdir -p "$dest.tmp"
+  tar -xzf "$crate" -C "$dest.tmp" --strip-components=1
+  patch -s -p1 -d "$dest.tmp" < "$patch_file"
+  echo "$want" > "$dest.tmp/.murmur-patch.sha256"
+  mv "$dest.tmp" "$dest"
+  echo "setup-deps: $name $version patched into ${dest#"$root"/}" >&2
+}
+
+# One ggml per process: whisper.cpp built on llama.cpp's ggml (patches/README.md).
+patch_crate whisper-rs-sys 0.15.0
+# Access to the raw llama_context, to attach a persistent ggml threadpool.
+patch_crate llama-cpp-2 0.1.160

@@ -88,10 +88,41 @@ pub struct Turn {
     pub assistant: String,
 }
 
+/// A persistent ggml CPU threadpool. Without one attached, ggml creates and joins its worker
+/// threads for every graph compute, i.e. for every generated token.
+struct Threadpool(*mut llama_cpp_sys_2::ggml_threadpool);
+
+impl Threadpool {
+    fn new(threads: i32) -> Result<Self, LlmError> {
+        // SAFETY: default parameters for `threads` threads; NULL is handled.
+        let pool = unsafe {
+            let mut params = llama_cpp_sys_2::ggml_threadpool_params_default(threads);
+            llama_cpp_sys_2::ggml_threadpool_new(&mut params)
+        };
+        if pool.is_null() {
+            return Err(LlmError::Context("could not start the inference threads".into()));
+        }
+        Ok(Self(pool))
+    }
+}
+
+impl Drop for Threadpool {
+    fn drop(&mut self) {
+        // SAFETY: created by ggml_threadpool_new; the context using it is dropped before this
+        // (field order in ChatSession).
+        unsafe { llama_cpp_sys_2::ggml_threadpool_free(self.0) }
+    }
+}
+
+// SAFETY: the pool is only used through the context, which is Send and used by one thread.
+unsafe impl Send for Threadpool {}
+
 /// One conversation, owning a llama.cpp context.
 pub struct ChatSession<'m> {
     model: &'m LlmModel,
     ctx: LlamaContext<'m>,
+    /// Declared after `ctx`: dropped after the context that uses it.
+    _threadpool: Threadpool,
     format: ChatFormat,
     system: String,
     turns: Vec<Turn>,
@@ -127,7 +158,11 @@ impl<'m> ChatSession<'m> {
             .model
             .new_context(backend(), params)
             .map_err(|e| LlmError::Context(e.to_string()))?;
+        let threadpool = Threadpool::new(threads)?;
+        // SAFETY: both pointers are valid; the pool outlives the context (see the fields).
+        unsafe { llama_cpp_sys_2::llama_attach_threadpool(ctx.as_raw(), threadpool.0, threadpool.0) };
         Ok(Self {
+            _threadpool: threadpool,
             model,
             format: ChatFormat::for_model(&model.model),
             ctx,
@@ -167,6 +202,63 @@ impl<'m> ChatSession<'m> {
     /// the system prompt, so the next question does not re-read it.
     pub fn clear_history(&mut self) {
         self.turns.clear();
+    }
+
+    /// Tokens the next turn's prompt would have if `user` were asked now.
+    pub fn prompt_len(&self, user: &str) -> Result<usize, LlmError> {
+        let text = self.format.render(&self.model.model, &self.messages(&self.turns, user), true)?;
+        Ok(self.tokenize(&text).len())
+    }
+
+    /// Empties the KV cache (the conversation is kept and will be read again in full).
+    pub fn reset_cache(&mut self) {
+        self.ctx.clear_kv_cache();
+        self.cached.clear();
+    }
+
+    /// Benchmark: prefills `n` tokens into an empty cache in chunks of `n_batch`, as a prompt
+    /// would be; returns the seconds taken. The cache is empty afterwards.
+    pub fn bench_prefill(&mut self, n: usize) -> Result<f64, LlmError> {
+        let tokens = self.bench_tokens(n);
+        self.reset_cache();
+        let start = Instant::now();
+        self.prefill(&tokens, true, &CancelToken::new())?;
+        let secs = start.elapsed().as_secs_f64();
+        self.reset_cache();
+        Ok(secs)
+    }
+
+    /// Benchmark: generates `n` tokens one by one after a one-token prompt, with the same
+    /// sampling and detokenising as an answer (greedy); returns the seconds taken by the `n`.
+    pub fn bench_generate(&mut self, n: usize) -> Result<f64, LlmError> {
+        let first = self.bench_tokens(1);
+        self.reset_cache();
+        self.prefill(&first, true, &CancelToken::new())?;
+        let vocab = self.model.model.vocab();
+        let mut utf8 = Utf8Stream::new();
+        let mut text = String::new();
+        let mut logits_index = self.batch.n_tokens() - 1;
+        let start = Instant::now();
+        for _ in 0..n {
+            // As llama-bench does, keep going whatever the model "wants" (no stop on EOG).
+            let token = argmax(self.ctx.get_logits_ith(logits_index));
+            utf8.push(&vocab.token_to_piece(token, false, None), &mut text);
+            text.clear();
+            self.batch.clear();
+            self.batch.add(token, pos(self.cached.len()), &[0], true).map_err(|e| LlmError::Decode(e.to_string()))?;
+            self.ctx.decode(&mut self.batch).map_err(|e| LlmError::Decode(e.to_string()))?;
+            self.cached.push(token);
+            logits_index = 0;
+        }
+        let secs = start.elapsed().as_secs_f64();
+        self.reset_cache();
+        Ok(secs)
+    }
+
+    /// Ordinary text tokens (no special tokens), `n` of them.
+    fn bench_tokens(&self, n: usize) -> Vec<LlamaToken> {
+        let base = self.tokenize("The patient's lipid panel shows total cholesterol, LDL, HDL and triglycerides. ");
+        base.iter().copied().cycle().take(n).collect()
     }
 
     /// Replaces the conversation (e.g. a saved one reopened). The KV cache is reused as far
@@ -248,6 +340,9 @@ impl<'m> ChatSession<'m> {
         let mut piece_text = String::new();
         let mut utf8 = Utf8Stream::new();
         let mut sampler = sampling.build(self.model.model.n_vocab());
+        // Plain greedy needs no sampler chain: an argmax over the logits skips building
+        // llama.cpp's 150k-entry candidate array on every token.
+        let fast_greedy = sampling.is_greedy() && (sampling.repeat_penalty - 1.0).abs() <= f32::EPSILON;
         let vocab = self.model.model.vocab();
         let mut logits_index = self.batch.n_tokens() - 1;
         let mut emit = |text: &str, answer: &mut String, stats: &mut TurnStats| {
@@ -272,7 +367,7 @@ impl<'m> ChatSession<'m> {
                 stats.finish = FinishReason::ContextFull;
                 break;
             }
-            let token = sampler.sample(&self.ctx, logits_index);
+            let token = if fast_greedy { argmax(self.ctx.get_logits_ith(logits_index)) } else { sampler.sample(&self.ctx, logits_index) };
             if vocab.is_eog(token) {
                 break;
             }
@@ -393,6 +488,17 @@ impl<'m> ChatSession<'m> {
         }
         Ok(true)
     }
+}
+
+/// The most likely token (the first on ties, as llama.cpp's greedy sampler picks).
+fn argmax(logits: &[f32]) -> LlamaToken {
+    let mut best = (0usize, f32::NEG_INFINITY);
+    for (i, &l) in logits.iter().enumerate() {
+        if l > best.1 {
+            best = (i, l);
+        }
+    }
+    LlamaToken(i32::try_from(best.0).unwrap_or(0))
 }
 
 fn pos(i: usize) -> i32 {

@@ -64,6 +64,10 @@ pub enum Command {
     Devices,
     /// Measure the voice path (real-time factors and latencies) on WAV files.
     BenchVoice(BenchVoiceArgs),
+    /// Measure the language model: prefill and decode speed, follow-up time to first token.
+    BenchLlm(BenchLlmArgs),
+    /// Peak memory with both models loaded and used, and the machine's memory bandwidth.
+    BenchMemory,
     /// Models on this device: list, download, import, verify, remove.
     #[command(subcommand)]
     Models(ModelsCommand),
@@ -135,6 +139,25 @@ pub struct ListenArgs {
     pub no_partials: bool,
     #[command(flatten)]
     pub record: RecordArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchLlmArgs {
+    /// Prompt lengths to prefill (tokens).
+    #[arg(long, value_delimiter = ',', default_value = "256,1024")]
+    pub pp: Vec<usize>,
+    /// Tokens to generate.
+    #[arg(long, default_value_t = 128)]
+    pub tg: usize,
+    /// Conversation lengths (tokens) at which to time a follow-up question.
+    #[arg(long, value_delimiter = ',', default_value = "250,1000,2000,3500")]
+    pub history: Vec<usize>,
+    /// Runs per figure.
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
+    /// Prefill batch size.
+    #[arg(long, default_value_t = 512)]
+    pub batch: u32,
 }
 
 #[derive(Args, Debug)]

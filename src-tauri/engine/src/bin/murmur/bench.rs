@@ -8,7 +8,10 @@ use murmur_engine::audio::wav;
 use murmur_engine::llm::ChatEvent;
 use murmur_engine::CancelToken;
 
-use crate::args::{BenchVoiceArgs, Cli};
+use murmur_engine::asr::{TranscribeOptions, Transcriber};
+use murmur_engine::llm::{ChatSession, LlmModel, SamplingParams, SessionOptions, Turn};
+
+use crate::args::{BenchLlmArgs, BenchVoiceArgs, Cli};
 use crate::{chat, voice};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -101,4 +104,134 @@ pub fn voice(cli: &Cli, args: &BenchVoiceArgs) -> Result<()> {
 
 fn ms_since(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1000.0
+}
+
+/// Filler for a conversation of a given length: plausible questions and answers about records.
+fn filler_turn(i: usize) -> Turn {
+    Turn {
+        user: format!("Question {i}: my results from visit {i} list glucose, HbA1c, LDL, HDL and TSH. What do these tests measure, in general?"),
+        assistant: format!(
+            "For visit {i}: glucose is the sugar in your blood at the time of the test; HbA1c reflects the \
+             average over about three months; LDL and HDL are two kinds of cholesterol carriers; TSH is a \
+             hormone that shows how your thyroid is being driven. Your doctor can tell you what your values \
+             mean for you."
+        ),
+    }
+}
+
+pub fn llm(cli: &Cli, args: &BenchLlmArgs) -> Result<()> {
+    let model = LlmModel::load(&cli.model_path()?)?;
+    let options = SessionOptions { n_ctx: cli.ctx, n_batch: args.batch, threads: cli.threads };
+    let mut s = ChatSession::new(&model, &options)?;
+    let runs = args.runs.max(1);
+    let threads = cli.threads.unwrap_or_else(murmur_engine::platform::default_threads);
+    let mut json = serde_json::json!({ "model": model.info().path, "file_bytes": model.info().file_size, "threads": threads, "n_batch": args.batch });
+
+    // Prefill and generation, like llama-bench's ppN and tgN.
+    let _ = s.bench_prefill(64)?; // warm-up
+    let mut pp = serde_json::Map::new();
+    for &n in &args.pp {
+        let v: Vec<f64> = (0..runs).map(|_| s.bench_prefill(n).map(|secs| n as f64 / secs)).collect::<std::result::Result<_, _>>()?;
+        println!("pp{n}: {:.1} tok/s (±{:.1})", median(v.clone()), spread(&v) / 2.0);
+        pp.insert(format!("pp{n}"), serde_json::json!(v));
+    }
+    json["pp_tok_s"] = pp.into();
+    let v: Vec<f64> = (0..runs).map(|_| s.bench_generate(args.tg).map(|secs| args.tg as f64 / secs)).collect::<std::result::Result<_, _>>()?;
+    println!("tg{}: {:.1} tok/s (±{:.1})", args.tg, median(v.clone()), spread(&v) / 2.0);
+    json["tg_tok_s"] = serde_json::json!({ format!("tg{}", args.tg): v });
+
+    // Follow-up questions: time to first token with the cache reused, and with the whole
+    // conversation read again (what a stateless app does every turn).
+    let question = "And what should I ask my doctor about these results?";
+    let sampling = SamplingParams { max_tokens: 1, ..SamplingParams::greedy() };
+    let mut rows = Vec::new();
+    let mut targets = vec![0usize];
+    targets.extend(&args.history);
+    for &target in &targets {
+        // Grow a conversation to `target` tokens (0: turn 2, after a single short exchange).
+        let mut turns = vec![filler_turn(0)];
+        loop {
+            s.restore_history(turns.clone());
+            if s.prompt_len(question)? >= target {
+                break;
+            }
+            turns.push(filler_turn(turns.len()));
+        }
+        let (mut warm, mut cold, mut history_tokens) = (Vec::new(), Vec::new(), 0);
+        for _ in 0..runs {
+            // Warm: the conversation so far is in the cache, as after the previous answer.
+            s.restore_history(turns[..turns.len() - 1].to_vec());
+            s.reset_cache();
+            let last = turns.last().map(|t| t.user.clone()).unwrap_or_default();
+            s.send(&last, &sampling, &CancelToken::new(), &mut |_| {})?;
+            let w = s.send(question, &sampling, &CancelToken::new(), &mut |_| {})?;
+            history_tokens = w.reused_tokens;
+            warm.push(w.ttft_ms.unwrap_or(f64::NAN));
+            // Cold: the same conversation, read from scratch.
+            let done = s.turns().to_vec();
+            s.restore_history(done[..done.len() - 1].to_vec());
+            s.reset_cache();
+            let c = s.send(question, &sampling, &CancelToken::new(), &mut |_| {})?;
+            cold.push(c.ttft_ms.unwrap_or(f64::NAN));
+        }
+        let label = if target == 0 { "turn 2".to_string() } else { format!("{target}") };
+        println!("follow-up at {label} ({history_tokens} tokens of history): ttft {:.0} ms with reuse, {:.0} ms re-reading", median(warm.clone()), median(cold.clone()));
+        rows.push(serde_json::json!({ "target": target, "history_tokens": history_tokens, "ttft_reuse_ms": warm, "ttft_full_ms": cold }));
+    }
+    json["followup"] = rows.into();
+    println!("{}", serde_json::to_string(&json)?);
+    Ok(())
+}
+
+fn vm_hwm_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<f64>().ok()))
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// Read bandwidth over a buffer much larger than the caches, with every thread reading.
+fn read_bandwidth_gbps(threads: usize) -> f64 {
+    let len = 1usize << 28; // 2 GiB of u64
+    let buf: Vec<u64> = (0..len as u64).collect();
+    let chunk = len / threads.max(1);
+    let mut best = 0.0f64;
+    for _ in 0..5 {
+        let start = Instant::now();
+        let total: u64 = std::thread::scope(|sc| {
+            let handles: Vec<_> = buf.chunks(chunk).map(|c| sc.spawn(move || c.iter().fold(0u64, |a, &x| a.wrapping_add(x)))).collect();
+            handles.into_iter().map(|h| h.join().unwrap_or(0)).fold(0u64, u64::wrapping_add)
+        });
+        std::hint::black_box(total);
+        best = best.max((len * 8) as f64 / start.elapsed().as_secs_f64() / 1e9);
+    }
+    best
+}
+
+pub fn memory(cli: &Cli) -> Result<()> {
+    let threads = cli.threads.unwrap_or_else(murmur_engine::platform::default_threads);
+    let baseline = vm_hwm_mb();
+    let llm_path = cli.model_path()?;
+    let whisper_path = cli.whisper_path()?;
+    let model = LlmModel::load(&llm_path)?;
+    let mut s = ChatSession::new(&model, &SessionOptions { n_ctx: 4096, threads: cli.threads, ..SessionOptions::default() })?;
+    let mut t = Transcriber::load(&whisper_path)?;
+    // Use both, so that compute buffers exist and the weights are paged in.
+    s.send("What is HbA1c?", &SamplingParams { max_tokens: 16, ..SamplingParams::greedy() }, &CancelToken::new(), &mut |_| {})?;
+    let speech: Vec<f32> = (0..16_000 * 3).map(|i| ((i as f32) * 0.05).sin() * 0.1).collect();
+    let _ = t.transcribe(&speech, &TranscribeOptions { vad: None, threads: cli.threads, ..TranscribeOptions::default() })?;
+    let peak = vm_hwm_mb();
+    let files = (std::fs::metadata(&llm_path)?.len() + std::fs::metadata(&whisper_path)?.len()) as f64 / (1024.0 * 1024.0);
+    drop(s);
+    drop(t);
+    let bw = read_bandwidth_gbps(threads);
+    let weights = model.info().file_size as f64;
+    println!("peak RSS {peak:.0} MiB (process baseline {baseline:.0} MiB); model files {files:.0} MiB; over the files: {:.0} MiB", peak - files);
+    println!("memory read bandwidth ({threads} threads): {bw:.1} GB/s; decode ceiling ≈ {:.1} tok/s (bandwidth ÷ {:.0} MB of weights read per token)", bw * 1e9 / weights, weights / 1e6);
+    println!(
+        "{}",
+        serde_json::json!({ "peak_rss_mib": peak, "baseline_mib": baseline, "model_files_mib": files, "n_ctx": 4096,
+            "read_bandwidth_gbps": bw, "weights_bytes": weights, "decode_ceiling_tok_s": bw * 1e9 / weights, "threads": threads })
+    );
+    Ok(())
 }

@@ -25,6 +25,8 @@ fn main() -> ExitCode {
         Command::Listen(a) => voice::listen(&cli, a),
         Command::Devices => voice::devices(),
         Command::BenchVoice(a) => bench::voice(&cli, a),
+        Command::BenchLlm(a) => bench::llm(&cli, a),
+        Command::BenchMemory => bench::memory(&cli),
         Command::Models(c) => models::run(&cli, c),
         Command::Info => {
             output::info();
