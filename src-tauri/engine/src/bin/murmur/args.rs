@@ -158,6 +158,12 @@ pub struct BenchLlmArgs {
     /// Prefill batch size.
     #[arg(long, default_value_t = 512)]
     pub batch: u32,
+    /// Only the follow-up measurements.
+    #[arg(long)]
+    pub skip_speed: bool,
+    /// Only prefill and generation speed.
+    #[arg(long)]
+    pub skip_followup: bool,
 }
 
 #[derive(Args, Debug)]

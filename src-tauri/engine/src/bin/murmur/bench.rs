@@ -130,15 +130,21 @@ pub fn llm(cli: &Cli, args: &BenchLlmArgs) -> Result<()> {
     // Prefill and generation, like llama-bench's ppN and tgN.
     let _ = s.bench_prefill(64)?; // warm-up
     let mut pp = serde_json::Map::new();
-    for &n in &args.pp {
+    for &n in if args.skip_speed { &[][..] } else { &args.pp[..] } {
         let v: Vec<f64> = (0..runs).map(|_| s.bench_prefill(n).map(|secs| n as f64 / secs)).collect::<std::result::Result<_, _>>()?;
         println!("pp{n}: {:.1} tok/s (±{:.1})", median(v.clone()), spread(&v) / 2.0);
         pp.insert(format!("pp{n}"), serde_json::json!(v));
     }
     json["pp_tok_s"] = pp.into();
-    let v: Vec<f64> = (0..runs).map(|_| s.bench_generate(args.tg).map(|secs| args.tg as f64 / secs)).collect::<std::result::Result<_, _>>()?;
-    println!("tg{}: {:.1} tok/s (±{:.1})", args.tg, median(v.clone()), spread(&v) / 2.0);
-    json["tg_tok_s"] = serde_json::json!({ format!("tg{}", args.tg): v });
+    if !args.skip_speed {
+        let v: Vec<f64> = (0..runs).map(|_| s.bench_generate(args.tg).map(|secs| args.tg as f64 / secs)).collect::<std::result::Result<_, _>>()?;
+        println!("tg{}: {:.1} tok/s (±{:.1})", args.tg, median(v.clone()), spread(&v) / 2.0);
+        json["tg_tok_s"] = serde_json::json!({ format!("tg{}", args.tg): v });
+    }
+    if args.skip_followup {
+        println!("{}", serde_json::to_string(&json)?);
+        return Ok(());
+    }
 
     // Follow-up questions: time to first token with the cache reused, and with the whole
     // conversation read again (what a stateless app does every turn).
