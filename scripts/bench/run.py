@@ -108,7 +108,11 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--models", default="0.5b,1.5b")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--report-only", action="store_true", help="rewrite docs/BENCHMARKS.md from docs/benchmarks.json")
     args = ap.parse_args()
+    if args.report_only:
+        write_report(json.load(open(os.path.join(ROOT, "docs", "benchmarks.json"))))
+        return
     runs = 1 if args.quick else args.runs
 
     env = dict(os.environ)
