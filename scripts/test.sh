@@ -17,7 +17,7 @@ python3 -m unittest discover -s tests/fixtures -p 'test_*.py' 2>&1 | tee -a "$lo
 py_status=${PIPESTATUS[0]}
 
 # One test at a time: inference tests share 2 cores, and contention would distort them.
-cargo test --workspace --locked --all-targets -- --test-threads=1 2>&1 | tee -a "$log"
+cargo test --workspace --locked --all-targets --no-fail-fast -- --test-threads=1 2>&1 | tee -a "$log"
 cargo_status=${PIPESTATUS[0]}
 
 # The benchmark driver, as a smoke run with tiny sizes (pass/fail on working, not on speed).
