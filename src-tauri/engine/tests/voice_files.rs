@@ -111,7 +111,7 @@ fn a_ten_minute_file_is_transcribed_in_windows_with_bounded_memory() {
             Some((a.trim().parse().ok()?, b.trim().parse().ok()?))
         })
         .collect();
-    assert!(starts_ends.len() >= 40, "only {} segments", starts_ends.len());
+    assert!(starts_ends.len() >= 20, "only {} segments for 20 windows of speech", starts_ends.len());
     let last_end = starts_ends.last().map_or(0.0, |s| s.1);
     assert!(last_end > 570.0, "timestamps should run to the end of the file, last ends at {last_end}");
     let gap = starts_ends.windows(2).map(|w| w[1].0 - w[0].1).fold(0.0f64, f64::max);
