@@ -24,8 +24,8 @@ pub fn whisper_ggml_version() -> String {
 /// op enum, the classic crash of two mixed ggml versions).
 pub fn enum_counts() -> ((u32, u32), (u32, u32)) {
     (
-        (llama_cpp_sys_2::GGML_OP_COUNT as u32, whisper_rs_sys::ggml_op_GGML_OP_COUNT as u32),
-        (llama_cpp_sys_2::GGML_TYPE_COUNT as u32, whisper_rs_sys::ggml_type_GGML_TYPE_COUNT as u32),
+        (llama_cpp_sys_2::GGML_OP_COUNT, whisper_rs_sys::ggml_op_GGML_OP_COUNT),
+        (llama_cpp_sys_2::GGML_TYPE_COUNT, whisper_rs_sys::ggml_type_GGML_TYPE_COUNT),
     )
 }
 

@@ -34,7 +34,7 @@ fn tensor_bytes(ttype: i32, n: u64) -> Option<u64> {
         8 => (32, 34), // q8_0
         _ => return None,
     };
-    (n % block == 0).then(|| n / block * bytes)
+    n.is_multiple_of(block).then(|| n / block * bytes)
 }
 
 pub fn inspect(path: &Path) -> Result<WhisperModelInfo, AsrError> {
