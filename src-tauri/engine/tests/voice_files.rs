@@ -4,12 +4,8 @@
 mod common;
 
 use murmur_engine::asr::file::transcribe_file;
-use murmur_engine::asr::{AsrError, TranscribeOptions, Transcriber};
+use murmur_engine::asr::{AsrError, Transcriber};
 use murmur_engine::audio::{wav, AudioError};
-
-fn options() -> TranscribeOptions {
-    TranscribeOptions { threads: Some(common::threads()), ..TranscribeOptions::default() }
-}
 
 #[test]
 fn the_same_speech_at_16k_mono_48k_stereo_and_44k_16bit_transcribes_alike() {
@@ -25,7 +21,7 @@ fn the_same_speech_at_16k_mono_48k_stereo_and_44k_16bit_transcribes_alike() {
         let mut heard = Vec::new();
         for (v, suffix) in variants.iter().enumerate() {
             let pcm = wav::read_for_whisper(&dir.join(format!("sentence{i}{suffix}.wav"))).expect("wav");
-            let got = common::words(&t.transcribe(&pcm, &options()).expect("transcribe").text);
+            let got = common::words(&t.transcribe(&pcm, &common::transcribe_options()).expect("transcribe").text);
             eprintln!("sentence{i}{suffix}: {}", got.join(" "));
             errors[v] += common::word_errors(&reference, &got);
             heard.push(got);
@@ -47,7 +43,7 @@ fn silence_faint_noise_and_a_click_are_no_speech() {
     let mut t = Transcriber::load(&common::whisper_path()).expect("whisper");
     for name in ["silence.wav", "noise.wav", "click.wav"] {
         let pcm = wav::read_for_whisper(&common::speech_dir().join(name)).expect("wav");
-        let got = t.transcribe(&pcm, &options()).expect("transcribe");
+        let got = t.transcribe(&pcm, &common::transcribe_options()).expect("transcribe");
         assert!(got.no_speech && got.text.is_empty(), "{name}: {got:?}");
     }
 }
@@ -61,7 +57,7 @@ fn broken_and_cut_short_files() {
     let mut bytes = std::fs::read(common::speech_dir().join("sentence5.wav")).expect("read");
     bytes[8..12].copy_from_slice(b"AVI ");
     std::fs::write(&broken, &bytes).expect("write");
-    match transcribe_file(&mut t, &broken, &options(), |_| {}) {
+    match transcribe_file(&mut t, &broken, &common::transcribe_options(), |_| {}) {
         Err(AsrError::Audio(AudioError::Read { path, .. })) => assert_eq!(path, broken),
         other => panic!("expected a read error, got {other:?}"),
     }
@@ -69,7 +65,7 @@ fn broken_and_cut_short_files() {
     let cut = dir.path().join("cut.wav");
     let bytes = std::fs::read(common::speech_dir().join("sentence1.wav")).expect("read");
     std::fs::write(&cut, &bytes[..bytes.len() * 3 / 5]).expect("write");
-    let got = transcribe_file(&mut t, &cut, &options(), |_| {}).expect("partial file");
+    let got = transcribe_file(&mut t, &cut, &common::transcribe_options(), |_| {}).expect("partial file");
     assert!(common::words(&got.text).contains(&"cholesterol".to_string()), "{got:?}");
 }
 

@@ -8,15 +8,11 @@ use std::process::Command;
 use std::sync::mpsc::RecvTimeoutError;
 use std::time::{Duration, Instant};
 
-use murmur_engine::asr::{listen, AsrWorker, ListenOptions, Listening, PacedWav, TranscribeOptions, Transcript, VoiceEvent};
+use murmur_engine::asr::{listen, AsrWorker, ListenOptions, Listening, PacedWav, Transcript, VoiceEvent};
 use murmur_engine::audio::capture::{Capture, CaptureError};
 
 fn reference(i: usize) -> Vec<String> {
     common::words(&std::fs::read_to_string(common::speech_dir().join(format!("sentence{i}.txt"))).expect("reference"))
-}
-
-fn transcribe_options() -> TranscribeOptions {
-    TranscribeOptions { threads: Some(common::threads()), ..TranscribeOptions::default() }
 }
 
 #[derive(Default, Debug)]
@@ -59,7 +55,7 @@ fn partial_transcripts_come_before_a_final_that_is_at_least_as_good() {
         let opts = ListenOptions {
             auto_stop_silence: Some(Duration::from_millis(1000)),
             partial_interval: Some(Duration::from_millis(600)),
-            transcribe: transcribe_options(),
+            transcribe: common::transcribe_options(),
             ..ListenOptions::default()
         };
         let heard = collect(&listen(Box::new(input), asr.client(), opts), Duration::from_secs(30));
@@ -86,7 +82,7 @@ fn listening_to_silence_or_a_click_gives_no_speech() {
     let asr = AsrWorker::spawn(common::whisper_path()).expect("whisper");
     for name in ["silence.wav", "click.wav", "noise.wav"] {
         let input = PacedWav::open(&common::speech_dir().join(name), Duration::from_millis(200)).expect("wav");
-        let opts = ListenOptions { transcribe: transcribe_options(), ..ListenOptions::default() };
+        let opts = ListenOptions { transcribe: common::transcribe_options(), ..ListenOptions::default() };
         let heard = collect(&listen(Box::new(input), asr.client(), opts), Duration::from_secs(20));
         let t = heard.transcript.expect("final");
         assert!(t.no_speech && t.text.is_empty() && !heard.speech_started, "{name}: {t:?}");
@@ -162,7 +158,7 @@ fn speech_into_the_real_microphone_path_is_transcribed() {
     let opts = ListenOptions {
         auto_stop_silence: Some(Duration::from_millis(1500)),
         max_duration: Duration::from_secs(20),
-        transcribe: transcribe_options(),
+        transcribe: common::transcribe_options(),
         ..ListenOptions::default()
     };
     let session = listen(Box::new(input), asr.client(), opts);

@@ -37,6 +37,11 @@ pub fn threads() -> usize {
     std::env::var("MURMUR_TEST_THREADS").ok().and_then(|v| v.parse().ok()).unwrap_or(2)
 }
 
+/// Default transcription settings on the test thread count.
+pub fn transcribe_options() -> murmur_engine::asr::TranscribeOptions {
+    murmur_engine::asr::TranscribeOptions { threads: Some(threads()), ..Default::default() }
+}
+
 /// Words for WER: lower case, letters and digits only, British spellings folded to American.
 pub fn words(s: &str) -> Vec<String> {
     s.to_lowercase()
