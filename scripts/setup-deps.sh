@@ -4,6 +4,7 @@
 # plus our small patch from patches/. No third-party source is committed.
 # Idempotent: a crate whose .deps/ copy already carries its patch is left alone.
 set -euo pipefail
+trap 'echo "setup-deps: failed at line $LINENO: $BASH_COMMAND (exit $?)" >&2' ERR
 root=$(cd "$(dirname "$0")/.." && pwd)
 cargo_home=${CARGO_HOME:-$HOME/.cargo}
 
@@ -16,7 +17,12 @@ patch_crate() {
   if [ -f "$dest/.murmur-patch.sha256" ] && [ "$(cat "$dest/.murmur-patch.sha256")" = "$want" ]; then
     return 0
   fi
-  find_crate() { find "$cargo_home/registry/cache" -name "$name-$version.crate" 2>/dev/null | head -n 1; }
+  # Before cargo's first download the registry cache does not exist: that is "not found", not
+  # an error (under pipefail a failing find would end the script silently).
+  find_crate() {
+    [ -d "$cargo_home/registry/cache" ] || return 0
+    find "$cargo_home/registry/cache" -name "$name-$version.crate" -print -quit 2>/dev/null || true
+  }
   local crate
   crate=$(find_crate)
   if [ -z "$crate" ]; then
@@ -27,7 +33,11 @@ patch_crate() {
     printf '[package]\nname = "fetch-%s"\nversion = "0.0.0"\nedition = "2021"\n[dependencies]\n%s = { version = "=%s", default-features = false }\n' \
       "$name" "$name" "$version" > "$tmp/Cargo.toml"
     : > "$tmp/src/lib.rs"
-    cargo fetch --quiet --manifest-path "$tmp/Cargo.toml"
+    if ! cargo fetch --quiet --manifest-path "$tmp/Cargo.toml"; then
+      rm -rf "$tmp"
+      echo "setup-deps: cargo could not fetch $name $version from crates.io (network or registry configuration?)" >&2
+      exit 1
+    fi
     rm -rf "$tmp"
     crate=$(find_crate)
   fi
@@ -35,7 +45,10 @@ patch_crate() {
   rm -rf "$dest" "$dest.tmp"
   mkdir -p "$dest.tmp"
   tar -xzf "$crate" -C "$dest.tmp" --strip-components=1
-  patch -s -p1 -d "$dest.tmp" < "$patch_file"
+  if ! patch -s -p1 -d "$dest.tmp" < "$patch_file"; then
+    echo "setup-deps: patches/$name-$version.patch does not apply to $name $version" >&2
+    exit 1
+  fi
   echo "$want" > "$dest.tmp/.murmur-patch.sha256"
   mv "$dest.tmp" "$dest"
   echo "setup-deps: $name $version patched into ${dest#"$root"/}" >&2

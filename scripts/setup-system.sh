@@ -2,6 +2,7 @@
 # Installs the system packages the engine and its tests need (Debian/Ubuntu), if missing.
 # Uses sudo when not root. Checks for a Rust toolchain.
 set -euo pipefail
+trap 'echo "setup-system: failed at line $LINENO: $BASH_COMMAND (exit $?)" >&2' ERR
 
 packages=(
   build-essential pkg-config cmake clang libclang-dev   # llama.cpp / whisper.cpp / bindgen

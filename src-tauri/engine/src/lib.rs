@@ -8,16 +8,27 @@
 //! - [`audio`]: microphone capture, resampling, voice activity, level meter, WAV files.
 //! - [`models`]: the model catalog, the store, resumable verified downloads, imports.
 //! - [`prompts`]: the health-records assistant's system and task prompts.
+//! - [`voice`]: the voice turn (prime while listening → final transcript → answer).
 //! - [`ggml`]: proof that llama.cpp and whisper.cpp share one ggml.
+//!
+//! Shared shapes: [`worker`] (one thread per model or device, with cancel and a drop that
+//! never blocks on queued work), [`stream`] (event sinks that always end with one done or
+//! error), [`error`] (the `{code, message}` every error becomes at the app boundary).
 
 pub mod asr;
 pub mod audio;
 pub mod cancel;
+pub mod error;
 pub mod gate;
 pub mod ggml;
 pub mod llm;
 pub mod models;
 pub mod platform;
 pub mod prompts;
+pub mod stream;
+pub mod voice;
+pub mod worker;
 
 pub use cancel::CancelToken;
+pub use error::{EngineError, ErrorCode};
+pub use stream::Sink;

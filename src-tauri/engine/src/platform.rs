@@ -8,15 +8,9 @@
 /// - Android: big+prime cores are typically 4 of 8;
 /// - desktop: physical cores (SMT siblings share the same FPUs and memory bandwidth).
 ///
-/// `MURMUR_THREADS` overrides it everywhere.
+/// The engine reads no environment variables: the CLI and the app pass their own choice
+/// (`--threads`, `MURMUR_THREADS`, the settings screen) as an explicit thread count.
 pub fn default_threads() -> usize {
-    if let Some(n) = std::env::var("MURMUR_THREADS")
-        .ok()
-        .and_then(|v| v.trim().parse::<usize>().ok())
-        .filter(|n| *n > 0)
-    {
-        return n;
-    }
     let physical = num_cpus::get_physical().max(1);
     if cfg!(target_os = "ios") {
         physical.min(2)

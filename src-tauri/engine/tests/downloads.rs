@@ -167,7 +167,8 @@ fn a_slow_download_cancels_promptly_and_resumes_later() {
     let ended = Instant::now();
     let cancelled_at = t.join().expect("thread");
     assert!(matches!(r, Err(DownloadError::Cancelled)), "{r:?}");
-    assert!(ended.duration_since(cancelled_at) < Duration::from_millis(500), "slow to stop");
+    // Promptly: within a couple of polls, with room for a loaded machine.
+    assert!(ended.duration_since(cancelled_at) < Duration::from_secs(2), "slow to stop");
     assert_eq!(events.last().map(|p| &p.state), Some(&DownloadState::Cancelled));
     let Installed::Partial { bytes } = store.state(&e) else { panic!("the part file must stay") };
     assert!(bytes > 0 && (bytes as usize) < SIZE);
@@ -211,6 +212,57 @@ fn redirects_are_followed_and_insecure_urls_refused() {
 }
 
 #[test]
+fn a_server_that_cuts_every_answer_and_ignores_ranges_gives_up() {
+    let s = server();
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = ModelStore::new(dir.path());
+    let e = entry(&s, "/blob.bin?ignore_range&truncate_every=1000000");
+    let (r, _) = run(&e, &store, &CancelToken::new());
+    assert!(matches!(r, Err(DownloadError::Network { .. })), "{r:?}");
+    // Bounded: the default attempts, each restarting from zero, then a clear error.
+    let n = s.requests("/blob.bin").len();
+    assert!(n <= DownloadOptions::default().max_attempts as usize + 1, "{n} requests");
+    assert!(!store.path(&e).exists());
+}
+
+#[test]
+fn two_downloads_of_one_model_never_share_a_part_file() {
+    let s = server();
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = ModelStore::new(dir.path());
+    let e = entry(&s, "/blob.bin?rate=20000000");
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let d = Downloader::new(fast()).expect("client");
+    let cancel = CancelToken::new();
+    let (mut quiet_a, mut quiet_b) = (|_: &DownloadProgress| {}, |_: &DownloadProgress| {});
+    let (a, b) = rt.block_on(async { tokio::join!(d.download(&e, &store, &cancel, &mut quiet_a), d.download(&e, &store, &cancel, &mut quiet_b)) });
+    let (ok, busy) = if a.is_ok() { (a, b) } else { (b, a) };
+    ok.expect("one download completes");
+    assert!(matches!(busy, Err(DownloadError::InProgress { .. })), "{busy:?}");
+    assert_installed(&store, &e);
+    // Once it is done, asking again finds the model.
+    run(&e, &store, &CancelToken::new()).0.expect("already installed");
+}
+
+#[test]
+fn a_url_that_does_not_parse_is_not_called_insecure() {
+    let s = server();
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = ModelStore::new(dir.path());
+    let mut e = entry(&s, "/blob.bin");
+    e.url = "https://exa mple.com/model.gguf".into();
+    let (r, events) = run(&e, &store, &CancelToken::new());
+    match r {
+        Err(err @ DownloadError::BadUrl { .. }) => assert!(err.to_string().contains("not a valid URL"), "{err}"),
+        other => panic!("expected BadUrl, got {other:?}"),
+    }
+    match events.last().map(|p| &p.state) {
+        Some(DownloadState::Failed { error }) => assert_eq!(error.code, murmur_engine::ErrorCode::DownloadBadUrl),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
 fn a_language_and_a_speech_model_download_together() {
     let other = Arc::new(blob().iter().rev().copied().collect::<Vec<u8>>());
     let s = TestServer::start(vec![("blob.bin", blob()), ("speech.bin", other.clone())]);
@@ -228,15 +280,25 @@ fn a_language_and_a_speech_model_download_together() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let d = Downloader::new(fast()).expect("client");
     let cancel = CancelToken::new();
-    let start = Instant::now();
-    let (mut quiet_a, mut quiet_b) = (|_: &DownloadProgress| {}, |_: &DownloadProgress| {});
-    let (a, b) = rt.block_on(async {
-        tokio::join!(d.download(&llm, &store, &cancel, &mut quiet_a), d.download(&asr, &store, &cancel, &mut quiet_b))
-    });
+    // Each is throttled: they overlap when each moves bytes before the other is done (an
+    // ordering check, not a timing one, so a loaded machine cannot break it).
+    let log = std::sync::Mutex::new(Vec::<(String, u64, bool)>::new());
+    let note = |p: &DownloadProgress| {
+        if let Ok(mut l) = log.lock() {
+            l.push((p.id.clone(), p.bytes_done, matches!(p.state, DownloadState::Done { .. })));
+        }
+    };
+    let (mut on_a, mut on_b) = (note, note);
+    let (a, b) = rt.block_on(async { tokio::join!(d.download(&llm, &store, &cancel, &mut on_a), d.download(&asr, &store, &cancel, &mut on_b)) });
     a.expect("llm");
     b.expect("asr");
-    // Each is throttled to 30 MB/s: together they take about as long as one.
-    assert!(start.elapsed() < Duration::from_secs_f64(SIZE as f64 / 30e6 * 1.7), "{:?}", start.elapsed());
+    let log = log.into_inner().expect("log");
+    let first_done = log.iter().position(|e| e.2).expect("a download finished");
+    let other = if log[first_done].0 == llm.id { &asr.id } else { &llm.id };
+    assert!(
+        log[..first_done].iter().any(|e| &e.0 == other && e.1 > 0 && e.1 < SIZE as u64 / 2),
+        "the downloads ran one after the other, not together"
+    );
     assert_installed(&store, &llm);
     assert_installed(&store, &asr);
 }
@@ -292,6 +354,9 @@ fn not_enough_disk_is_refused_before_writing() {
     let e = entry(&s, "/blob.bin");
     let catalog = write_catalog(dir.path(), &e);
     // An 8 MB tmpfs for a 24 MB model, in a private mount namespace (no root needed).
+    if let Err(why) = common::user_namespaces() {
+        return common::skip("not_enough_disk_is_refused_before_writing", &why);
+    }
     let script = format!(
         "mount -t tmpfs -o size=8m tmpfs '{m}' && exec '{bin}' models download test-blob",
         m = models.display(),
@@ -339,6 +404,50 @@ fn imports_are_validated_before_they_are_accepted() {
         import(&store, &catalog, &common::llm_path(), ImportMode::Reference, Some("qwen2.5-0.5b-instruct-q4_k_m")),
         Err(ImportError::NotTheCatalogModel { .. })
     ));
+}
+
+#[test]
+fn an_import_outside_the_catalog_is_listed_found_and_never_overwritten() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let models = dir.path().join("models");
+    let store = ModelStore::new(&models);
+    let catalog = Catalog::embedded();
+    assert!(store.choose(&catalog, Role::Llm).is_err(), "nothing installed yet");
+    let imported = import(&store, &catalog, &common::llm_path(), ImportMode::Copy, Some("my-model")).expect("import");
+    // Listed, and chosen for its role.
+    let listed = store.imported(&catalog);
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!((listed[0].id.as_str(), listed[0].role, listed[0].present), ("my-model", Role::Llm, true));
+    assert_eq!(store.choose(&catalog, Role::Llm).expect("chosen").path, imported.path);
+    assert!(store.choose(&catalog, Role::Asr).is_err());
+    // The CLI lists it and answers with it.
+    let cli = |args: &[&str]| {
+        std::process::Command::new(common::murmur_bin())
+            .args(args)
+            .env("MURMUR_MODELS_DIR", &models)
+            .env_remove("MURMUR_MODEL")
+            .env("MURMUR_THREADS", common::threads().to_string())
+            .output()
+            .expect("murmur")
+    };
+    let list = cli(&["models", "list"]);
+    assert!(String::from_utf8_lossy(&list.stdout).contains("my-model"), "{}", String::from_utf8_lossy(&list.stdout));
+    let ask = cli(&["ask", "Say hello.", "--greedy", "--max-tokens", "4"]);
+    assert!(ask.status.success(), "{}", String::from_utf8_lossy(&ask.stderr));
+    // A second copy of a file with the same name never overwrites the first.
+    let before = sha256_file(&imported.path).expect("hash");
+    let other = dir.path().join(common::llm_path().file_name().expect("name"));
+    std::fs::write(&other, b"GGUF but not really").expect("write");
+    let again = import(&store, &catalog, &common::whisper_path(), ImportMode::Copy, Some("my-model"));
+    assert!(matches!(again, Err(ImportError::Exists { .. })), "same id: {again:?}");
+    std::fs::copy(common::llm_path(), &other).expect("copy");
+    let again = import(&store, &catalog, &other, ImportMode::Copy, Some("another-id"));
+    assert!(matches!(again, Err(ImportError::Exists { .. })), "same file name: {again:?}");
+    assert_eq!(sha256_file(&imported.path).expect("hash"), before);
+    assert_eq!(store.imported(&catalog).len(), 1);
+    // Removing it removes the copy and the record.
+    assert!(store.remove_imported("my-model").expect("remove"));
+    assert!(!imported.path.exists() && store.imported(&catalog).is_empty());
 }
 
 /// Throughput on loopback against plain curl of the same file, 3 runs each, interleaved.

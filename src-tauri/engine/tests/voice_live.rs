@@ -5,11 +5,18 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::mpsc::RecvTimeoutError;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use murmur_engine::asr::{listen, AsrWorker, ListenOptions, Listening, PacedWav, Transcript, VoiceEvent};
+use murmur_engine::asr::{listen, AsrClient, AsrWorker, AudioInput, ListenOptions, Listening, PacedWav, Transcript, VoiceEvent};
 use murmur_engine::audio::capture::{Capture, CaptureError};
+use murmur_engine::Sink;
+
+/// Starts listening with the events on a channel.
+fn start(input: Box<dyn AudioInput>, asr: AsrClient, opts: ListenOptions) -> (Listening, Receiver<VoiceEvent>) {
+    let (sink, events) = Sink::channel();
+    (listen(input, asr, opts, sink).expect("listen"), events)
+}
 
 fn reference(i: usize) -> Vec<String> {
     common::words(&std::fs::read_to_string(common::speech_dir().join(format!("sentence{i}.txt"))).expect("reference"))
@@ -25,15 +32,16 @@ struct Heard {
     transcript: Option<Transcript>,
 }
 
-fn collect(session: &Listening, timeout: Duration) -> Heard {
+fn collect(session: &(Listening, Receiver<VoiceEvent>), timeout: Duration) -> Heard {
     let mut h = Heard::default();
     let deadline = Instant::now() + timeout;
     loop {
-        match session.events().recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        match session.1.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
             Ok(VoiceEvent::Started { .. }) => h.started = true,
             Ok(VoiceEvent::Level(l)) => h.levels.push(l.rms),
             Ok(VoiceEvent::SpeechStarted) => h.speech_started = true,
             Ok(VoiceEvent::Partial { stable, tail }) => h.partials.push((Instant::now(), format!("{stable} {tail}"))),
+            Ok(VoiceEvent::Transcribing) => {}
             Ok(VoiceEvent::Final { transcript, .. }) => {
                 h.final_at = Some(Instant::now());
                 h.transcript = Some(transcript);
@@ -58,7 +66,7 @@ fn partial_transcripts_come_before_a_final_that_is_at_least_as_good() {
             transcribe: common::transcribe_options(),
             ..ListenOptions::default()
         };
-        let heard = collect(&listen(Box::new(input), asr.client(), opts), Duration::from_secs(30));
+        let heard = collect(&start(Box::new(input), asr.client(), opts), Duration::from_secs(30));
         eprintln!("partials: {:?}", heard.partials.iter().map(|p| &p.1).collect::<Vec<_>>());
         let t = heard.transcript.expect("final");
         eprintln!("final: {:?}", t.text);
@@ -83,7 +91,7 @@ fn listening_to_silence_or_a_click_gives_no_speech() {
     for name in ["silence.wav", "click.wav", "noise.wav"] {
         let input = PacedWav::open(&common::speech_dir().join(name), Duration::from_millis(200)).expect("wav");
         let opts = ListenOptions { transcribe: common::transcribe_options(), ..ListenOptions::default() };
-        let heard = collect(&listen(Box::new(input), asr.client(), opts), Duration::from_secs(20));
+        let heard = collect(&start(Box::new(input), asr.client(), opts), Duration::from_secs(20));
         let t = heard.transcript.expect("final");
         assert!(t.no_speech && t.text.is_empty() && !heard.speech_started, "{name}: {t:?}");
         assert!(heard.partials.is_empty(), "{name}: partials for no speech");
@@ -161,7 +169,7 @@ fn speech_into_the_real_microphone_path_is_transcribed() {
         transcribe: common::transcribe_options(),
         ..ListenOptions::default()
     };
-    let session = listen(Box::new(input), asr.client(), opts);
+    let session = start(Box::new(input), asr.client(), opts);
     std::thread::sleep(Duration::from_millis(500));
     let mut player = mic.play(&common::speech_dir().join("sentence5.wav"));
     let heard = collect(&session, Duration::from_secs(40));

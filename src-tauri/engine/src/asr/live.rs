@@ -6,8 +6,7 @@
 //! flight is aborted when the person stops, so partials never delay the final transcript.
 
 use std::path::PathBuf;
-use std::sync::mpsc::{channel, Receiver, Sender, TryRecvError};
-use std::thread::JoinHandle;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -18,6 +17,9 @@ use crate::audio::level::{Level, LevelMeter};
 use crate::audio::resample::StreamResampler;
 use crate::audio::vad::{VadConfig, VoiceDetector, FRAME, FRAME_MS};
 use crate::audio::{wav, AudioError, WHISPER_SAMPLE_RATE};
+use crate::error::EngineError;
+use crate::stream::{Sink, StreamEvent};
+use crate::worker::{Client, Inbox, Ready, Worker, WorkerError};
 use crate::{gate, CancelToken};
 
 #[derive(Debug, thiserror::Error)]
@@ -136,7 +138,8 @@ impl Default for ListenOptions {
 }
 
 /// What a listening session reports, in order. It always ends with `Final` or `Error`.
-#[derive(Debug)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", content = "data", rename_all = "snake_case")]
 pub enum VoiceEvent {
     Started { device: String, sample_rate: u32, channels: u16 },
     /// About 20 a second.
@@ -144,71 +147,103 @@ pub enum VoiceEvent {
     SpeechStarted,
     /// The words so far: `stable` no longer changes in later partials; `tail` may.
     Partial { stable: String, tail: String },
-    /// The end: `no_speech` is set when nothing was said.
-    Final { transcript: Transcript, stopped_at: Instant },
-    Error(VoiceError),
+    /// Recording has stopped; the final transcript is being computed.
+    Transcribing,
+    /// The end: `transcript.no_speech` is set when nothing was said. `final_ms`: from the
+    /// end of recording to the final transcript.
+    Final { transcript: Transcript, final_ms: f64 },
+    Error(EngineError),
 }
 
-/// A running listening session.
+impl StreamEvent for VoiceEvent {
+    fn is_terminal(&self) -> bool {
+        matches!(self, Self::Final { .. } | Self::Error(_))
+    }
+    fn interrupted(error: EngineError) -> Self {
+        Self::Error(error)
+    }
+}
+
+impl crate::error::Coded for VoiceError {
+    fn code(&self) -> crate::error::ErrorCode {
+        match self {
+            Self::Capture(e) => e.code(),
+            Self::Audio(e) => e.code(),
+            Self::Asr(e) => e.code(),
+        }
+    }
+}
+
+impl From<WorkerError> for VoiceError {
+    fn from(e: WorkerError) -> Self {
+        Self::Asr(AsrError::Worker(e))
+    }
+}
+
+/// What the person (or the app) can tell a listening session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListenControl {
+    /// The mic button was released: finish and transcribe.
+    Stop,
+    /// Give up: no final transcript (the stream ends with a `cancelled` error).
+    Abort,
+}
+
+/// A running listening session; usable from any thread. Dropping it aborts the session.
+#[derive(Debug)]
 pub struct Listening {
-    stop: CancelToken,
-    abort: CancelToken,
-    events: Receiver<VoiceEvent>,
-    handle: Option<JoinHandle<()>>,
+    worker: Worker<ListenControl>,
 }
 
-impl std::fmt::Debug for Listening {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Listening")
+/// A clonable handle that stops or aborts a session from another thread.
+#[derive(Clone, Debug)]
+pub struct ListenHandle {
+    client: Client<ListenControl>,
+}
+
+impl ListenHandle {
+    pub fn stop(&self) {
+        let _ = self.client.submit(ListenControl::Stop, CancelToken::new());
+    }
+
+    pub fn abort(&self) {
+        let _ = self.client.submit(ListenControl::Abort, CancelToken::new());
     }
 }
 
 impl Listening {
     /// The person released the mic button: finish and transcribe.
     pub fn stop(&self) {
-        self.stop.cancel();
+        self.handle().stop();
     }
 
-    /// Give up: no final transcript (the stream ends with `Error(Asr(Cancelled))`).
+    /// Give up: no final transcript (the stream ends with a `cancelled` error), also while
+    /// the final transcript is being computed.
     pub fn abort(&self) {
-        self.abort.cancel();
-        self.stop.cancel();
+        self.handle().abort();
     }
 
-    /// A token that stops the session when cancelled (for another thread, e.g. a button).
-    pub fn stop_token(&self) -> CancelToken {
-        self.stop.clone()
+    pub fn handle(&self) -> ListenHandle {
+        ListenHandle { client: self.worker.client() }
     }
 
-    pub fn events(&self) -> &Receiver<VoiceEvent> {
-        &self.events
+    /// Whether the session's thread is still running.
+    pub fn is_running(&self) -> bool {
+        self.worker.is_alive()
     }
 }
 
-impl Drop for Listening {
-    fn drop(&mut self) {
-        self.abort();
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
+/// Starts listening on `input`, transcribing with `asr`; the events go to `events`, which
+/// always ends with `Final` or `Error` (also if the thread cannot start).
+pub fn listen(input: Box<dyn AudioInput>, asr: AsrClient, options: ListenOptions, events: Sink<VoiceEvent>) -> Result<Listening, VoiceError> {
+    let (worker, ()) = Worker::spawn("listen", move |ready: Ready<(), VoiceError>, inbox| {
+        let mut events = events;
+        ready.ok(());
+        if let Err(e) = run(input, &asr, &options, &inbox, &mut events) {
+            events.send(VoiceEvent::Error(EngineError::from_coded(&e)));
         }
-    }
-}
-
-/// Starts listening on `input`, transcribing with `asr`.
-pub fn listen(input: Box<dyn AudioInput>, asr: AsrClient, options: ListenOptions) -> Listening {
-    let (tx, events) = channel();
-    let (stop, abort) = (CancelToken::new(), CancelToken::new());
-    let (stop_t, abort_t) = (stop.clone(), abort.clone());
-    let handle = std::thread::Builder::new()
-        .name("murmur-listen".into())
-        .spawn(move || {
-            let result = run(input, &asr, &options, &stop_t, &abort_t, &tx);
-            if let Err(e) = result {
-                let _ = tx.send(VoiceEvent::Error(e));
-            }
-        })
-        .ok();
-    Listening { stop, abort, events, handle }
+    })?;
+    Ok(Listening { worker })
 }
 
 /// Audio kept before the first and after the last voiced frame.
@@ -219,36 +254,51 @@ fn speech_start(first_voice_frame: Option<usize>) -> usize {
     first_voice_frame.map_or(0, |f| (f.saturating_sub(1) * FRAME).saturating_sub(PAD))
 }
 
-/// Stable prefix agreement between consecutive partial hypotheses (LocalAgreement-2).
+/// Stable prefix agreement between consecutive partial hypotheses (LocalAgreement-2): a word
+/// becomes stable when two hypotheses in a row agree on it, and a stable word never changes,
+/// even if a later hypothesis revises it (the revision only affects the tail).
 #[derive(Default)]
 struct Agreement {
     previous: Vec<String>,
-    stable: usize,
+    stable: Vec<String>,
 }
 
 impl Agreement {
     fn update(&mut self, text: &str) -> (String, String) {
         let words: Vec<String> = text.split_whitespace().map(str::to_string).collect();
-        let common = self.previous.iter().zip(&words).take_while(|(a, b)| a == b).count();
-        self.stable = self.stable.max(common).min(words.len());
-        let (stable, tail) = words.split_at(self.stable);
-        let out = (stable.join(" "), tail.join(" "));
+        let n = self.stable.len();
+        // Words after the stable ones become stable where two hypotheses in a row agree. (If
+        // a hypothesis rewrote a stable word, the shown stable words are kept as they are.)
+        if words.len() >= n && self.previous.len() >= n {
+            let more = self.previous[n..].iter().zip(&words[n..]).take_while(|(a, b)| a == b).count();
+            self.stable.extend_from_slice(&words[n..n + more]);
+        }
+        let tail = words.get(self.stable.len()..).unwrap_or(&[]).join(" ");
         self.previous = words;
-        out
+        (self.stable.join(" "), tail)
     }
+}
+
+/// Control messages since the last look: (stop requested, abort requested).
+fn controls(inbox: &Inbox<ListenControl>) -> (bool, bool) {
+    let (mut stop, mut abort) = (false, inbox.shutting_down());
+    while let Some(job) = inbox.try_next() {
+        match job.request {
+            ListenControl::Stop => stop = true,
+            ListenControl::Abort => abort = true,
+        }
+    }
+    (stop, abort || inbox.shutting_down())
 }
 
 fn run(
     mut input: Box<dyn AudioInput>,
     asr: &AsrClient,
     options: &ListenOptions,
-    stop: &CancelToken,
-    abort: &CancelToken,
-    tx: &Sender<VoiceEvent>,
+    inbox: &Inbox<ListenControl>,
+    events: &mut Sink<VoiceEvent>,
 ) -> Result<(), VoiceError> {
-    let send = |e: VoiceEvent| {
-        let _ = tx.send(e);
-    };
+    let mut send = |e: VoiceEvent| events.send(e);
     let channels = usize::from(input.channels().max(1));
     send(VoiceEvent::Started { device: input.device(), sample_rate: input.sample_rate(), channels: input.channels() });
     let mut resampler = StreamResampler::new(input.sample_rate())?;
@@ -268,8 +318,11 @@ fn run(
     let mut agreement = Agreement::default();
     let partial_options = TranscribeOptions { timestamps: false, beam_size: None, vad: None, ..options.transcribe.clone() };
 
+    let mut stop_requested = false;
     loop {
-        if abort.is_cancelled() {
+        let (stop, abort) = controls(inbox);
+        stop_requested |= stop;
+        if abort {
             if let Some((_, c)) = &partial {
                 c.cancel();
             }
@@ -310,7 +363,7 @@ fn run(
 
         let silence_ms = (frames - last_voice_frame) as f64 * FRAME_MS;
         let auto_stop = speech_started && options.auto_stop_silence.is_some_and(|d| silence_ms >= d.as_secs_f64() * 1000.0);
-        if !open || stop.is_cancelled() || auto_stop || utterance.len() >= max_samples {
+        if !open || stop_requested || auto_stop || utterance.len() >= max_samples {
             break;
         }
 
@@ -328,6 +381,7 @@ fn run(
         std::thread::sleep(Duration::from_millis(15));
     }
     let stopped_at = Instant::now();
+    send(VoiceEvent::Transcribing);
     resampler.finish(&mut utterance)?;
     // The final transcript must not wait for a partial: abort it.
     if let Some((rx, cancel)) = partial.take() {
@@ -347,7 +401,22 @@ fn run(
         let to = (last_voice_frame * FRAME + PAD).min(utterance.len());
         utterance.truncate(to.max(from));
         utterance.drain(..from);
-        asr.transcribe(utterance, opts)?
+        // The final decode can be aborted too (the person cancels, the app closes).
+        let cancel = CancelToken::new();
+        let rx = asr.submit(utterance, opts, cancel.clone())?;
+        loop {
+            match rx.recv_timeout(Duration::from_millis(20)) {
+                Ok(result) => break result?,
+                Err(RecvTimeoutError::Timeout) => {
+                    if controls(inbox).1 {
+                        cancel.cancel();
+                        let _ = rx.recv();
+                        return Err(AsrError::Cancelled.into());
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => return Err(AsrError::Worker(WorkerError::Stopped("asr")).into()),
+            }
+        }
     } else {
         Transcript {
             text: String::new(),
@@ -357,7 +426,7 @@ fn run(
             elapsed_ms: 0.0,
         }
     };
-    send(VoiceEvent::Final { transcript, stopped_at });
+    send(VoiceEvent::Final { transcript, final_ms: stopped_at.elapsed().as_secs_f64() * 1000.0 });
     Ok(())
 }
 
@@ -365,12 +434,27 @@ fn run(
 mod tests {
     use super::Agreement;
 
+    fn pair(a: &str, b: &str) -> (String, String) {
+        (a.to_string(), b.to_string())
+    }
+
     #[test]
     fn stable_prefix_grows_and_never_shrinks() {
         let mut a = Agreement::default();
-        assert_eq!(a.update("what does"), (String::new(), "what does".into()));
-        assert_eq!(a.update("what does a high"), ("what does".into(), "a high".into()));
-        assert_eq!(a.update("what does a hi fur"), ("what does a".into(), "hi fur".into()));
-        assert_eq!(a.update("what does a high ferritin"), ("what does a".into(), "high ferritin".into()));
+        assert_eq!(a.update("what does"), pair("", "what does"));
+        assert_eq!(a.update("what does a high"), pair("what does", "a high"));
+        assert_eq!(a.update("what does a hi fur"), pair("what does a", "hi fur"));
+        assert_eq!(a.update("what does a high ferritin"), pair("what does a", "high ferritin"));
+    }
+
+    #[test]
+    fn a_revised_hypothesis_never_rewrites_stable_words() {
+        let mut a = Agreement::default();
+        a.update("what does a high");
+        assert_eq!(a.update("what does a high fer"), pair("what does a high", "fer"));
+        // Whisper changes its mind about a word that was already stable: the stable words
+        // stay as they were shown (same count is not enough: the content must not change).
+        assert_eq!(a.update("what does the high ferritin"), pair("what does a high", "ferritin"));
+        assert_eq!(a.update("what does the high ferritin mean"), pair("what does a high ferritin", "mean"));
     }
 }

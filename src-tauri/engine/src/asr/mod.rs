@@ -6,7 +6,7 @@ pub mod model_file;
 mod transcriber;
 pub mod worker;
 
-pub use live::{listen, AudioInput, ListenOptions, Listening, PacedWav, VoiceError, VoiceEvent};
+pub use live::{listen, AudioInput, ListenControl, ListenHandle, ListenOptions, Listening, PacedWav, VoiceError, VoiceEvent};
 pub use model_file::WhisperModelInfo;
 pub use worker::{AsrClient, AsrWorker};
 pub use transcriber::{Segment, TranscribeOptions, Transcriber, Transcript, MEDICAL_VOCABULARY_HINT};
@@ -31,12 +31,30 @@ pub enum AsrError {
     Truncated { path: PathBuf, expected: u64, actual: u64 },
     #[error("whisper.cpp could not load {path}: {message}")]
     Load { path: PathBuf, message: String },
-    #[error("the speech worker has stopped")]
-    WorkerGone,
+    #[error(transparent)]
+    Worker(#[from] crate::worker::WorkerError),
     #[error("transcription cancelled")]
     Cancelled,
     #[error("transcription failed: {0}")]
     Inference(String),
     #[error(transparent)]
     Audio(#[from] crate::audio::AudioError),
+}
+
+impl crate::error::Coded for AsrError {
+    fn code(&self) -> crate::error::ErrorCode {
+        use crate::error::ErrorCode as C;
+        match self {
+            Self::NotFound(_) => C::ModelNotFound,
+            Self::Io { .. } => C::ModelUnreadable,
+            Self::NotWhisperModel(_) => C::ModelWrongFormat,
+            Self::BadModel { .. } => C::ModelDamaged,
+            Self::Truncated { .. } => C::ModelTruncated,
+            Self::Load { .. } => C::ModelLoadFailed,
+            Self::Worker(e) => e.code(),
+            Self::Cancelled => C::Cancelled,
+            Self::Inference(_) => C::AsrInference,
+            Self::Audio(e) => e.code(),
+        }
+    }
 }

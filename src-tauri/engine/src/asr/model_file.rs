@@ -22,7 +22,8 @@ pub struct WhisperModelInfo {
     pub file_size: u64,
 }
 
-/// Bytes of `n` elements of ggml type `ttype`, for the types whisper.cpp models use.
+/// Bytes of `n` elements of ggml type `ttype`, for the types whisper.cpp models use (`None`
+/// for an unknown type, a size that is not whole blocks, or one that overflows).
 fn tensor_bytes(ttype: i32, n: u64) -> Option<u64> {
     let (block, bytes) = match ttype {
         0 => (1, 4),   // f32
@@ -34,20 +35,31 @@ fn tensor_bytes(ttype: i32, n: u64) -> Option<u64> {
         8 => (32, 34), // q8_0
         _ => return None,
     };
-    n.is_multiple_of(block).then(|| n / block * bytes)
+    if n.is_multiple_of(block) {
+        (n / block).checked_mul(bytes)
+    } else {
+        None
+    }
 }
 
+/// Checks a model file; see [`inspect_reader`].
 pub fn inspect(path: &Path) -> Result<WhisperModelInfo, AsrError> {
-    let io = |source| AsrError::Io { path: path.to_path_buf(), source };
-    let bad = |reason: &str| AsrError::BadModel { path: path.to_path_buf(), reason: reason.to_string() };
     let file = std::fs::File::open(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => AsrError::NotFound(path.to_path_buf()),
-        _ => io(e),
+        _ => AsrError::Io { path: path.to_path_buf(), source: e },
     })?;
-    let file_size = file.metadata().map_err(io)?.len();
+    let file_size = file.metadata().map_err(|e| AsrError::Io { path: path.to_path_buf(), source: e })?.len();
+    inspect_reader(BufReader::new(file), file_size, path)
+}
+
+/// Walks a whisper.cpp model of `file_size` bytes (`path` only names it in errors). Every
+/// size read from the file is checked before use: a crafted header gives an error, never a
+/// panic or an overflow.
+pub fn inspect_reader<R: Read + Seek>(mut r: R, file_size: u64, path: &Path) -> Result<WhisperModelInfo, AsrError> {
+    let io = |source| AsrError::Io { path: path.to_path_buf(), source };
+    let bad = |reason: &str| AsrError::BadModel { path: path.to_path_buf(), reason: reason.to_string() };
     let truncated = |expected: u64| AsrError::Truncated { path: path.to_path_buf(), expected, actual: file_size };
-    let mut r = BufReader::new(file);
-    let i32_at = |r: &mut BufReader<std::fs::File>| -> Result<i32, AsrError> {
+    let i32_at = |r: &mut R| -> Result<i32, AsrError> {
         let mut b = [0u8; 4];
         r.read_exact(&mut b).map_err(|_| AsrError::NotWhisperModel(path.to_path_buf()))?;
         Ok(i32::from_le_bytes(b))
@@ -57,7 +69,7 @@ pub fn inspect(path: &Path) -> Result<WhisperModelInfo, AsrError> {
     }
     let mut hp = [0i32; 11];
     for v in &mut hp {
-        *v = i32_at(&mut r).map_err(|_| truncated(file_size + 1))?;
+        *v = i32_at(&mut r).map_err(|_| truncated(file_size.saturating_add(1)))?;
     }
     let [n_vocab, _n_audio_ctx, n_audio_state, _n_audio_head, n_audio_layer, _n_text_ctx, _n_text_state, _n_text_head, n_text_layer, n_mels, ftype] =
         hp;
@@ -67,18 +79,19 @@ pub fn inspect(path: &Path) -> Result<WhisperModelInfo, AsrError> {
 
     // Walk the rest with an explicit position so a short file is caught exactly.
     let mut pos: u64 = 4 + 11 * 4;
-    let read_i32 = |r: &mut BufReader<std::fs::File>, pos: &mut u64| -> Result<i32, AsrError> {
+    let read_i32 = |r: &mut R, pos: &mut u64| -> Result<i32, AsrError> {
         let mut b = [0u8; 4];
-        r.read_exact(&mut b).map_err(|_| truncated(*pos + 4))?;
+        r.read_exact(&mut b).map_err(|_| truncated(pos.saturating_add(4)))?;
         *pos += 4;
         Ok(i32::from_le_bytes(b))
     };
-    let skip = |r: &mut BufReader<std::fs::File>, pos: &mut u64, n: u64| -> Result<(), AsrError> {
-        *pos += n;
-        if *pos > file_size {
-            return Err(truncated(*pos));
+    let skip = |r: &mut R, pos: &mut u64, n: Option<u64>| -> Result<(), AsrError> {
+        let end = n.and_then(|n| pos.checked_add(n)).ok_or_else(|| bad("a size in the file is impossibly large"))?;
+        if end > file_size {
+            return Err(truncated(end));
         }
-        r.seek(SeekFrom::Start(*pos)).map_err(io)?;
+        *pos = end;
+        r.seek(SeekFrom::Start(end)).map_err(io)?;
         Ok(())
     };
     // mel filters
@@ -87,7 +100,7 @@ pub fn inspect(path: &Path) -> Result<WhisperModelInfo, AsrError> {
     if n_mel <= 0 || n_fft <= 0 {
         return Err(bad("bad mel filter table"));
     }
-    skip(&mut r, &mut pos, 4 * n_mel as u64 * n_fft as u64)?;
+    skip(&mut r, &mut pos, 4u64.checked_mul(n_mel as u64).and_then(|b| b.checked_mul(n_fft as u64)))?;
     // vocabulary
     let n_tokens = read_i32(&mut r, &mut pos)?;
     if !(0..=n_vocab).contains(&n_tokens) {
@@ -98,7 +111,7 @@ pub fn inspect(path: &Path) -> Result<WhisperModelInfo, AsrError> {
         if !(0..=1024).contains(&len) {
             return Err(bad("bad vocabulary entry"));
         }
-        skip(&mut r, &mut pos, len as u64)?;
+        skip(&mut r, &mut pos, Some(len as u64))?;
     }
     // tensors, to the end of the file
     let mut n_tensors = 0;
@@ -115,15 +128,15 @@ pub fn inspect(path: &Path) -> Result<WhisperModelInfo, AsrError> {
             if d <= 0 {
                 return Err(bad("bad tensor shape"));
             }
-            n = n.saturating_mul(d as u64);
+            n = n.checked_mul(d as u64).ok_or_else(|| bad("bad tensor shape"))?;
         }
-        skip(&mut r, &mut pos, name_len as u64)?;
-        let bytes = tensor_bytes(ttype, n).ok_or_else(|| bad("unknown tensor type"))?;
-        skip(&mut r, &mut pos, bytes)?;
+        skip(&mut r, &mut pos, Some(name_len as u64))?;
+        let bytes = tensor_bytes(ttype, n).ok_or_else(|| bad("unknown tensor type or size"))?;
+        skip(&mut r, &mut pos, Some(bytes))?;
         n_tensors += 1;
     }
     if n_tensors == 0 {
-        return Err(truncated(pos + 1));
+        return Err(truncated(pos.saturating_add(1)));
     }
     Ok(WhisperModelInfo {
         n_vocab,

@@ -26,7 +26,8 @@ pub struct TranscribeOptions {
     pub language: Option<String>,
     /// Beam width; `None` is greedy.
     pub beam_size: Option<usize>,
-    /// Vocabulary hint for the decoder.
+    /// Vocabulary hint for the decoder. Default: [`MEDICAL_VOCABULARY_HINT`], since people
+    /// ask Murmur about their health records; `None` for general transcription.
     pub initial_prompt: Option<String>,
     pub threads: Option<usize>,
     /// Segment timestamps (off saves a little time when only the text is needed).
@@ -43,7 +44,7 @@ impl Default for TranscribeOptions {
         Self {
             language: Some("en".into()),
             beam_size: None,
-            initial_prompt: None,
+            initial_prompt: Some(MEDICAL_VOCABULARY_HINT.to_string()),
             threads: None,
             timestamps: true,
             audio_ctx: None,

@@ -1,46 +1,54 @@
-//! The Whisper worker: one thread owns the whisper.cpp context and state; callers submit audio
-//! and get the transcript back on a channel. Jobs run one at a time, in order.
+//! The Whisper worker: one thread owns the whisper.cpp context and state (the engine's
+//! [`Worker`] pattern); callers submit audio and get the transcript back on a channel. Jobs
+//! run one at a time, in order. Dropping the worker aborts the job in flight and discards the
+//! queue, also while [`AsrClient`] clones live (their later submissions fail with
+//! `WorkerError::Stopped`).
 
 use std::path::PathBuf;
 use std::sync::mpsc::{channel, Receiver, Sender};
-use std::thread::JoinHandle;
 
 use super::{AsrError, TranscribeOptions, Transcriber, Transcript, WhisperModelInfo};
+use crate::worker::{Client, Ready, Worker, WorkerError};
 use crate::CancelToken;
 
 type Reply = Sender<Result<Transcript, AsrError>>;
 
-struct Job {
+/// A transcription request.
+pub struct Job {
     pcm: Vec<f32>,
     options: TranscribeOptions,
-    cancel: CancelToken,
     reply: Reply,
 }
 
 /// A cheap, clonable handle for submitting audio to the worker.
 #[derive(Clone, Debug)]
 pub struct AsrClient {
-    tx: Sender<Job>,
+    client: Client<Job>,
 }
 
 impl AsrClient {
-    /// Queues `pcm` (16 kHz mono); the result arrives on the returned receiver.
+    /// Queues `pcm` (16 kHz mono); the result arrives on the returned receiver. `cancel`
+    /// aborts whisper.cpp mid-decode (`AsrError::Cancelled`).
     pub fn submit(&self, pcm: Vec<f32>, options: TranscribeOptions, cancel: CancelToken) -> Result<Receiver<Result<Transcript, AsrError>>, AsrError> {
         let (reply, rx) = channel();
-        self.tx.send(Job { pcm, options, cancel, reply }).map_err(|_| AsrError::WorkerGone)?;
+        self.client.submit(Job { pcm, options, reply }, cancel)?;
         Ok(rx)
     }
 
     /// Transcribes and waits for the result.
     pub fn transcribe(&self, pcm: Vec<f32>, options: TranscribeOptions) -> Result<Transcript, AsrError> {
-        self.submit(pcm, options, CancelToken::new())?.recv().map_err(|_| AsrError::WorkerGone)?
+        wait(self.submit(pcm, options, CancelToken::new())?)
     }
 }
 
-/// Owns the worker thread; dropping it ends the thread after the queued jobs.
+/// Waits for a submitted job (a worker that stopped is `WorkerError::Stopped`).
+pub fn wait(rx: Receiver<Result<Transcript, AsrError>>) -> Result<Transcript, AsrError> {
+    rx.recv().map_err(|_| AsrError::Worker(WorkerError::Stopped("asr")))?
+}
+
+/// Owns the worker thread; dropping it aborts the job in flight and ends the thread.
 pub struct AsrWorker {
-    client: Option<AsrClient>,
-    handle: Option<JoinHandle<()>>,
+    worker: Worker<Job>,
     info: WhisperModelInfo,
 }
 
@@ -53,39 +61,19 @@ impl std::fmt::Debug for AsrWorker {
 impl AsrWorker {
     /// Starts the thread and loads the model on it; returns once it is ready (or failed).
     pub fn spawn(path: PathBuf) -> Result<Self, AsrError> {
-        let (tx, rx) = channel::<Job>();
-        let (ready_tx, ready_rx) = channel();
-        let handle = std::thread::Builder::new()
-            .name("murmur-asr".into())
-            .spawn(move || {
-                let mut t = match Transcriber::load(&path) {
-                    Ok(t) => {
-                        let _ = ready_tx.send(Ok(t.info().clone()));
-                        t
-                    }
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e));
-                        return;
-                    }
-                };
-                for job in rx {
-                    let result = if job.cancel.is_cancelled() {
-                        Err(AsrError::Cancelled)
-                    } else {
-                        t.transcribe_cancellable(&job.pcm, &job.options, &job.cancel)
-                    };
-                    let _ = job.reply.send(result);
-                }
-            })
-            .map_err(|e| AsrError::Inference(format!("cannot start the speech thread: {e}")))?;
-        match ready_rx.recv() {
-            Ok(Ok(info)) => Ok(Self { client: Some(AsrClient { tx }), handle: Some(handle), info }),
-            Ok(Err(e)) => {
-                let _ = handle.join();
-                Err(e)
+        let (worker, info) = Worker::spawn("asr", move |ready: Ready<WhisperModelInfo, AsrError>, inbox| {
+            let mut t = match Transcriber::load(&path) {
+                Ok(t) => t,
+                Err(e) => return ready.fail(e),
+            };
+            ready.ok(t.info().clone());
+            while let Some(job) = inbox.next() {
+                let Job { pcm, options, reply } = job.request;
+                let result = if job.cancel.is_cancelled() { Err(AsrError::Cancelled) } else { t.transcribe_cancellable(&pcm, &options, &job.cancel) };
+                let _ = reply.send(result);
             }
-            Err(_) => Err(AsrError::WorkerGone),
-        }
+        })?;
+        Ok(Self { worker, info })
     }
 
     pub fn info(&self) -> &WhisperModelInfo {
@@ -93,18 +81,6 @@ impl AsrWorker {
     }
 
     pub fn client(&self) -> AsrClient {
-        match &self.client {
-            Some(c) => c.clone(),
-            None => unreachable!("the client is only taken in drop"),
-        }
-    }
-}
-
-impl Drop for AsrWorker {
-    fn drop(&mut self) {
-        drop(self.client.take());
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
-        }
+        AsrClient { client: self.worker.client() }
     }
 }

@@ -2,11 +2,12 @@
 //! them into a lock-free ring buffer (rtrb): no allocation, no lock, no syscall. Everything else
 //! (downmix, resampling, voice activity, Whisper) happens on other threads.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::Duration;
+
+use crate::worker::{Ready, Worker};
 
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use cpal::{FromSample, SizedSample};
@@ -15,7 +16,7 @@ use cpal::{FromSample, SizedSample};
 pub enum CaptureError {
     #[error("no microphone found")]
     NoDevice,
-    #[error("no input device named {0:?} (`murmur devices` lists them)")]
+    #[error("no input device named {0:?}")]
     DeviceNotFound(String),
     #[error("microphone access was denied: allow Murmur to use the microphone in the system settings")]
     PermissionDenied,
@@ -27,6 +28,26 @@ pub enum CaptureError {
     UnsupportedConfig(String),
     #[error("audio system error: {0}")]
     Backend(String),
+}
+
+impl crate::error::Coded for CaptureError {
+    fn code(&self) -> crate::error::ErrorCode {
+        use crate::error::ErrorCode as C;
+        match self {
+            Self::NoDevice | Self::DeviceNotFound(_) => C::MicNotFound,
+            Self::PermissionDenied => C::MicPermissionDenied,
+            Self::Busy => C::MicBusy,
+            Self::DeviceLost => C::MicDisconnected,
+            Self::UnsupportedConfig(_) => C::MicUnsupportedFormat,
+            Self::Backend(_) => C::MicBackend,
+        }
+    }
+}
+
+impl From<crate::worker::WorkerError> for CaptureError {
+    fn from(e: crate::worker::WorkerError) -> Self {
+        Self::Backend(e.to_string())
+    }
 }
 
 impl CaptureError {
@@ -96,10 +117,11 @@ pub struct Capture {
     pub device: String,
     pub sample_rate: u32,
     pub channels: u16,
-    stop: Arc<AtomicBool>,
     errors: Receiver<CaptureError>,
     dropped: Arc<AtomicUsize>,
-    thread: Option<JoinHandle<()>>,
+    /// cpal streams are not `Send` on every platform: the stream lives and dies on this
+    /// worker's thread, which holds it until the worker is dropped.
+    _worker: Worker<Infallible>,
 }
 
 impl std::fmt::Debug for Capture {
@@ -111,42 +133,24 @@ impl std::fmt::Debug for Capture {
 impl Capture {
     /// Opens the named input device (or the default one) and starts recording.
     pub fn start(device: Option<&str>) -> Result<Self, CaptureError> {
-        let (ready_tx, ready_rx) = channel();
         let (err_tx, errors) = channel();
-        let stop = Arc::new(AtomicBool::new(false));
         let dropped = Arc::new(AtomicUsize::new(0));
         let device = device.map(str::to_string);
-        let (stop_t, dropped_t) = (stop.clone(), dropped.clone());
-        // cpal streams are not Send on every platform: the stream lives and dies on this thread.
-        let thread = std::thread::Builder::new()
-            .name("murmur-mic".into())
-            .spawn(move || {
+        let dropped_t = dropped.clone();
+        let (worker, (consumer, device, sample_rate, channels)) =
+            Worker::<Infallible>::spawn("mic", move |ready: Ready<_, CaptureError>, inbox| {
                 let stream = match open_stream(device.as_deref(), err_tx, dropped_t) {
                     Ok((stream, info)) => {
-                        let _ = ready_tx.send(Ok(info));
+                        ready.ok(info);
                         stream
                     }
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e));
-                        return;
-                    }
+                    Err(e) => return ready.fail(e),
                 };
-                while !stop_t.load(Ordering::Acquire) {
-                    std::thread::park_timeout(Duration::from_millis(50));
-                }
+                // No requests: this only returns when the Capture is dropped.
+                while inbox.next().is_some() {}
                 drop(stream);
-            })
-            .map_err(|e| CaptureError::Backend(e.to_string()))?;
-        match ready_rx.recv() {
-            Ok(Ok((consumer, device, sample_rate, channels))) => {
-                Ok(Self { consumer, device, sample_rate, channels, stop, errors, dropped, thread: Some(thread) })
-            }
-            Ok(Err(e)) => {
-                let _ = thread.join();
-                Err(e)
-            }
-            Err(_) => Err(CaptureError::Backend("the microphone thread stopped".into())),
-        }
+            })?;
+        Ok(Self { consumer, device, sample_rate, channels, errors, dropped, _worker: worker })
     }
 
     /// Moves the samples recorded so far (whole frames) into `out`. Fails if the device
@@ -171,16 +175,6 @@ impl Capture {
     /// Samples the callback had to drop because nobody read them in time.
     pub fn dropped_samples(&self) -> usize {
         self.dropped.load(Ordering::Relaxed)
-    }
-}
-
-impl Drop for Capture {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Release);
-        if let Some(t) = self.thread.take() {
-            t.thread().unpark();
-            let _ = t.join();
-        }
     }
 }
 

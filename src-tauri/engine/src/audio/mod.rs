@@ -22,6 +22,18 @@ pub enum AudioError {
     Empty(std::path::PathBuf),
 }
 
+impl crate::error::Coded for AudioError {
+    fn code(&self) -> crate::error::ErrorCode {
+        use crate::error::ErrorCode as C;
+        match self {
+            Self::Read { .. } => C::AudioRead,
+            Self::Write { .. } => C::AudioWrite,
+            Self::Resample(_) => C::AudioResample,
+            Self::Empty(_) => C::AudioEmpty,
+        }
+    }
+}
+
 /// Root mean square of a clip (0 for an empty one).
 pub fn rms(samples: &[f32]) -> f32 {
     if samples.is_empty() {

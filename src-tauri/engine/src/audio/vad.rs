@@ -1,8 +1,12 @@
 //! Voice activity: is there speech in this audio? Whisper turns silence, breathing or a tap
 //! on the mic into text ("Thank you.", "you"), so nothing reaches it without speech.
 //!
-//! Two gates: an energy floor (cheap, catches digital silence and faint noise), then earshot's
-//! small neural detector on 16 ms frames (tells voice from noise and clicks).
+//! Three gates on 16 ms frames: an absolute energy floor (digital silence, faint noise), a
+//! signal-to-noise gate against the recent noise floor (steady noise of any loudness: a fan,
+//! wind, a rubbed or clipping mic never rises above itself, while speech always dips between
+//! syllables and rises again), and earshot's small neural detector (voice versus clicks).
+
+use std::collections::VecDeque;
 
 use super::{rms, WHISPER_SAMPLE_RATE};
 
@@ -18,11 +22,15 @@ pub struct VadConfig {
     pub energy_floor: f32,
     /// Voiced audio needed before a clip counts as speech (a click or a cough is shorter).
     pub min_speech_ms: f64,
+    /// A voiced frame is at least this many dB above the noise floor: the quietest frame of
+    /// the last `floor_window_ms`.
+    pub snr_db: f32,
+    pub floor_window_ms: f64,
 }
 
 impl Default for VadConfig {
     fn default() -> Self {
-        Self { threshold: 0.5, energy_floor: 0.004, min_speech_ms: 300.0 }
+        Self { threshold: 0.5, energy_floor: 0.004, min_speech_ms: 300.0, snr_db: 6.0, floor_window_ms: 3000.0 }
     }
 }
 
@@ -33,6 +41,52 @@ pub struct VoiceDetector {
     carry: Vec<f32>,
     voiced_frames: usize,
     frames: usize,
+    /// Mean-square energy (above [`SPEECH_BAND_HZ`]) of the most recent frames: the
+    /// noise-floor window.
+    recent: VecDeque<f32>,
+    window: usize,
+    snr: f32,
+    high_pass: HighPass,
+    filtered: Vec<f32>,
+}
+
+/// The SNR gate looks above this frequency: speech's formants are there, while rumble,
+/// handling noise and brown noise put nearly all their (fluctuating) energy below it.
+pub const SPEECH_BAND_HZ: f32 = 250.0;
+
+/// A second-order Butterworth high-pass filter (RBJ biquad), streaming.
+#[derive(Debug, Clone)]
+struct HighPass {
+    b: [f32; 3],
+    a: [f32; 2],
+    x: [f32; 2],
+    y: [f32; 2],
+}
+
+impl HighPass {
+    fn new(cutoff_hz: f32, rate: f32) -> Self {
+        let w0 = 2.0 * std::f32::consts::PI * cutoff_hz / rate;
+        let (sin, cos) = w0.sin_cos();
+        let alpha = sin / (2.0 * std::f32::consts::FRAC_1_SQRT_2);
+        let a0 = 1.0 + alpha;
+        let b0 = (1.0 + cos) / 2.0 / a0;
+        Self { b: [b0, -2.0 * b0, b0], a: [-2.0 * cos / a0, (1.0 - alpha) / a0], x: [0.0; 2], y: [0.0; 2] }
+    }
+
+    fn run(&mut self, input: &[f32], out: &mut Vec<f32>) {
+        out.clear();
+        for &x in input {
+            let y = self.b[0] * x + self.b[1] * self.x[0] + self.b[2] * self.x[1] - self.a[0] * self.y[0] - self.a[1] * self.y[1];
+            self.x = [x, self.x[0]];
+            self.y = [y, self.y[0]];
+            out.push(y);
+        }
+    }
+
+    fn reset(&mut self) {
+        self.x = [0.0; 2];
+        self.y = [0.0; 2];
+    }
 }
 
 impl std::fmt::Debug for VoiceDetector {
@@ -43,7 +97,19 @@ impl std::fmt::Debug for VoiceDetector {
 
 impl VoiceDetector {
     pub fn new(config: VadConfig) -> Self {
-        Self { detector: earshot::Detector::default(), config, carry: Vec::with_capacity(FRAME), voiced_frames: 0, frames: 0 }
+        let window = ((config.floor_window_ms / FRAME_MS).ceil() as usize).max(1);
+        Self {
+            detector: earshot::Detector::default(),
+            config,
+            carry: Vec::with_capacity(FRAME),
+            voiced_frames: 0,
+            frames: 0,
+            recent: VecDeque::with_capacity(window + 1),
+            window,
+            snr: 10f32.powf(config.snr_db / 10.0),
+            high_pass: HighPass::new(SPEECH_BAND_HZ, WHISPER_SAMPLE_RATE as f32),
+            filtered: Vec::with_capacity(FRAME),
+        }
     }
 
     /// Feeds audio; calls `on_frame(is_voice)` once per completed 16 ms frame.
@@ -72,7 +138,18 @@ impl VoiceDetector {
     fn frame(&mut self, frame: &[f32]) -> bool {
         // The network keeps state: feed it every frame, quiet or not.
         let score = self.detector.predict_f32(frame);
-        let voiced = score >= self.config.threshold && rms(frame) >= self.config.energy_floor;
+        let level = rms(frame);
+        let mut filtered = std::mem::take(&mut self.filtered);
+        self.high_pass.run(frame, &mut filtered);
+        let band = rms(&filtered);
+        self.filtered = filtered;
+        let energy = band * band;
+        self.recent.push_back(energy);
+        if self.recent.len() > self.window {
+            self.recent.pop_front();
+        }
+        let floor = self.recent.iter().copied().fold(f32::INFINITY, f32::min);
+        let voiced = score >= self.config.threshold && level >= self.config.energy_floor && energy >= floor * self.snr;
         self.frames += 1;
         if voiced {
             self.voiced_frames += 1;
@@ -94,6 +171,8 @@ impl VoiceDetector {
         self.carry.clear();
         self.voiced_frames = 0;
         self.frames = 0;
+        self.recent.clear();
+        self.high_pass.reset();
     }
 }
 

@@ -1,5 +1,8 @@
 use std::path::PathBuf;
 
+use crate::error::{Coded, ErrorCode};
+use crate::worker::WorkerError;
+
 /// Everything that can go wrong in the language-model half of the engine.
 #[derive(Debug, thiserror::Error)]
 pub enum LlmError {
@@ -30,8 +33,36 @@ pub enum LlmError {
          {n_ctx}-token context next to the system prompt and the answer"
     )]
     MessageTooLong { needed: usize, available: usize, n_ctx: u32 },
+    #[error(
+        "the attached record is too long for the conversation: it takes {record_tokens} tokens, and at \
+         most {available} fit in the {n_ctx}-token context next to the instructions, a question and an answer"
+    )]
+    RecordTooLong { record_tokens: usize, available: usize, n_ctx: u32 },
+    #[error("the assistant's instructions are too long: {tokens} tokens leave no room in the {n_ctx}-token context")]
+    InstructionsTooLong { tokens: usize, n_ctx: u32 },
     #[error("inference failed: {0}")]
     Decode(String),
-    #[error("the language model worker has stopped")]
-    WorkerGone,
+    #[error(transparent)]
+    Worker(#[from] WorkerError),
+}
+
+impl Coded for LlmError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            Self::NotFound(_) => ErrorCode::ModelNotFound,
+            Self::Io { .. } => ErrorCode::ModelUnreadable,
+            Self::NotGguf(_) => ErrorCode::ModelWrongFormat,
+            Self::Truncated { .. } => ErrorCode::ModelTruncated,
+            Self::BadHeader(_) => ErrorCode::ModelDamaged,
+            Self::UnsupportedArchitecture { .. } => ErrorCode::ModelUnsupported,
+            Self::Load(_) => ErrorCode::ModelLoadFailed,
+            Self::Context(_) => ErrorCode::LlmContext,
+            Self::Template(_) => ErrorCode::LlmTemplate,
+            Self::MessageTooLong { .. } => ErrorCode::MessageTooLong,
+            Self::RecordTooLong { .. } => ErrorCode::RecordTooLong,
+            Self::InstructionsTooLong { .. } => ErrorCode::InstructionsTooLong,
+            Self::Decode(_) => ErrorCode::LlmInference,
+            Self::Worker(e) => e.code(),
+        }
+    }
 }

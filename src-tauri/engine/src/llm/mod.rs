@@ -15,4 +15,4 @@ pub use gguf::GgufInfo;
 pub use model::LlmModel;
 pub use sampling::SamplingParams;
 pub use session::{ChatSession, FinishReason, SessionOptions, Turn, TurnEvent, TurnStats};
-pub use worker::{ChatEvent, LlmWorker};
+pub use worker::{ChatEvent, LlmClient, LlmInfo, LlmWorker, SessionSnapshot};

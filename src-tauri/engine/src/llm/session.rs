@@ -114,8 +114,9 @@ impl Drop for Threadpool {
     }
 }
 
-// SAFETY: the pool is only used through the context, which is Send and used by one thread.
-unsafe impl Send for Threadpool {}
+/// Tokens kept free for a question and the start of an answer when checking that the system
+/// message (instructions + record) fits.
+const MIN_TURN_ROOM: usize = 256;
 
 /// One conversation, owning a llama.cpp context.
 pub struct ChatSession<'m> {
@@ -124,12 +125,18 @@ pub struct ChatSession<'m> {
     /// Declared after `ctx`: dropped after the context that uses it.
     _threadpool: Threadpool,
     format: ChatFormat,
-    system: String,
+    /// The assistant's instructions (the default health prompt unless the person changed it).
+    instructions: String,
+    /// The attached record, pinned with the instructions in the system message.
+    record: Option<String>,
     turns: Vec<Turn>,
     /// Tokens held in the KV cache (sequence 0, positions 0..len).
     cached: Vec<LlamaToken>,
     batch: LlamaBatch<'static>,
     n_batch: usize,
+    /// Test hook: behave like a model whose cache cannot be partially removed.
+    #[cfg(test)]
+    pub(crate) refuse_partial_removal: bool,
 }
 
 impl std::fmt::Debug for ChatSession<'_> {
@@ -166,11 +173,14 @@ impl<'m> ChatSession<'m> {
             model,
             format: ChatFormat::for_model(&model.model),
             ctx,
-            system: prompts::system_message(None),
+            instructions: prompts::SYSTEM_PROMPT.to_string(),
+            record: None,
             turns: Vec::new(),
             cached: Vec::new(),
             batch: LlamaBatch::new(n_batch as usize, 1),
             n_batch: n_batch as usize,
+            #[cfg(test)]
+            refuse_partial_removal: false,
         })
     }
 
@@ -187,15 +197,28 @@ impl<'m> ChatSession<'m> {
         self.cached.len()
     }
 
-    /// Replaces the system prompt (the KV cache is reused up to the first changed token).
-    pub fn set_system_prompt(&mut self, system: impl Into<String>) {
-        self.system = system.into();
+    /// Replaces the assistant's instructions (`None`: the default health prompt). An attached
+    /// record stays attached. The KV cache is reused up to the first changed token.
+    pub fn set_system_prompt(&mut self, instructions: Option<&str>) {
+        self.instructions = match instructions {
+            Some(i) if !i.trim().is_empty() => i.trim().to_string(),
+            _ => prompts::SYSTEM_PROMPT.to_string(),
+        };
     }
 
-    /// Attaches a health record to the conversation (pinned with the system prompt), or
-    /// detaches it with `None`.
+    /// Attaches a health record to the conversation (pinned with the instructions), or
+    /// detaches it with `None`. The instructions are kept.
     pub fn set_record(&mut self, record: Option<&str>) {
-        self.system = prompts::system_message(record);
+        self.record = record.filter(|r| !r.trim().is_empty()).map(str::to_string);
+    }
+
+    pub fn has_record(&self) -> bool {
+        self.record.is_some()
+    }
+
+    /// The system message as the model reads it: the instructions, then any record.
+    pub fn system_message(&self) -> String {
+        prompts::system_message_with(&self.instructions, self.record.as_deref())
     }
 
     /// Starts a new conversation with the same system prompt and record. The KV cache keeps
@@ -271,14 +294,33 @@ impl<'m> ChatSession<'m> {
     /// system prompt (and record) afterwards, so the question costs only its own tokens.
     /// Call it while the person is still speaking or typing.
     pub fn prime(&mut self, cancel: &CancelToken) -> Result<(), LlmError> {
-        let text = self.format.render(&self.model.model, &[Message::new(Role::System, self.system.clone())], false)?;
+        // Priming computes like an answer: Whisper's optional work waits while it runs.
+        let _busy = crate::gate::LlmBusy::enter();
+        let text = self.format.render(&self.model.model, &[Message::new(Role::System, self.system_message())], false)?;
         let tokens = self.tokenize(&text);
-        let keep = self.reuse_prefix(&tokens)?;
+        let n_ctx = self.ctx.n_ctx() as usize;
+        if tokens.len() + MIN_TURN_ROOM > n_ctx {
+            return Err(self.too_long_error(tokens.len(), n_ctx));
+        }
+        let mut keep = self.reuse_prefix(&tokens)?;
         if keep < self.cached.len() {
-            self.truncate_cache(keep)?;
+            keep = self.truncate_cache(keep)?;
         }
         self.prefill(&tokens[keep..], false, cancel)?;
         Ok(())
+    }
+
+    /// The error for a system message (instructions + record) of `system_tokens` that leaves
+    /// no room for a question and an answer.
+    fn too_long_error(&self, system_tokens: usize, n_ctx: usize) -> LlmError {
+        match &self.record {
+            Some(record) => LlmError::RecordTooLong {
+                record_tokens: self.tokenize(record).len(),
+                available: n_ctx.saturating_sub(MIN_TURN_ROOM + system_tokens.saturating_sub(self.tokenize(record).len())),
+                n_ctx: n_ctx as u32,
+            },
+            None => LlmError::InstructionsTooLong { tokens: system_tokens, n_ctx: n_ctx as u32 },
+        }
     }
 
     /// Answers `user`, streaming the answer through `on_event`. The conversation keeps the
@@ -318,9 +360,9 @@ impl<'m> ChatSession<'m> {
         };
 
         // Reuse the longest common prefix; at least one token must be decoded for logits.
-        let keep = self.reuse_prefix(&tokens)?.min(tokens.len() - 1);
+        let mut keep = self.reuse_prefix(&tokens)?.min(tokens.len() - 1);
         if keep < self.cached.len() {
-            self.truncate_cache(keep)?;
+            keep = self.truncate_cache(keep)?;
         }
         stats.reused_tokens = keep;
 
@@ -382,7 +424,8 @@ impl<'m> ChatSession<'m> {
                 .add(token, pos(self.cached.len()), &[0], true)
                 .map_err(|e| LlmError::Decode(e.to_string()))?;
             if let Err(e) = self.ctx.decode(&mut self.batch) {
-                self.truncate_cache(self.cached.len())?;
+                let len = self.cached.len();
+                self.truncate_cache(len)?;
                 return Err(LlmError::Decode(e.to_string()));
             }
             self.cached.push(token);
@@ -400,7 +443,7 @@ impl<'m> ChatSession<'m> {
 
     fn messages(&self, turns: &[Turn], user: &str) -> Vec<Message> {
         let mut msgs = Vec::with_capacity(2 + 2 * turns.len());
-        msgs.push(Message::new(Role::System, self.system.clone()));
+        msgs.push(Message::new(Role::System, self.system_message()));
         for t in turns {
             msgs.push(Message::new(Role::User, t.user.clone()));
             msgs.push(Message::new(Role::Assistant, t.assistant.clone()));
@@ -426,6 +469,10 @@ impl<'m> ChatSession<'m> {
             // Only the system prompt (with its record) and the new message are left.
             let needed = self.tokenize(user).len();
             let overhead = tokens.len().saturating_sub(needed);
+            if overhead + MIN_TURN_ROOM.max(reserve) > n_ctx {
+                // The message is not the problem: the record (or instructions) leave no room.
+                return Err(self.too_long_error(overhead, n_ctx));
+            }
             return Err(LlmError::MessageTooLong {
                 needed,
                 available: n_ctx.saturating_sub(reserve + overhead),
@@ -445,19 +492,27 @@ impl<'m> ChatSession<'m> {
         Ok(self.cached.iter().zip(tokens).take_while(|(a, b)| a == b).count())
     }
 
-    /// Drops cache entries from position `keep` on.
-    fn truncate_cache(&mut self, keep: usize) -> Result<(), LlmError> {
+    /// Drops cache entries from position `keep` on. Returns how many tokens the cache really
+    /// keeps: `keep`, or 0 when the model's cache cannot be partially removed and had to be
+    /// emptied (callers must then prefill from the start).
+    fn truncate_cache(&mut self, keep: usize) -> Result<usize, LlmError> {
         let p0 = u32::try_from(keep).map_err(|e| LlmError::Decode(e.to_string()))?;
-        match self.ctx.clear_kv_cache_seq(Some(0), Some(p0), None) {
+        #[cfg(test)]
+        let refused = self.refuse_partial_removal && keep > 0;
+        #[cfg(not(test))]
+        let refused = false;
+        let removed = if refused { Ok(false) } else { self.ctx.clear_kv_cache_seq(Some(0), Some(p0), None) };
+        match removed {
             Ok(true) => {
                 self.cached.truncate(keep);
-                Ok(())
+                Ok(keep)
             }
             Ok(false) | Err(_) => {
-                // Partial removal unsupported: start from an empty cache.
+                // Partial removal unsupported (e.g. recurrent models): start from an empty cache.
+                tracing::debug!("KV cache cannot be partially removed; emptied it");
                 self.ctx.clear_kv_cache();
                 self.cached.clear();
-                Ok(())
+                Ok(0)
             }
         }
     }
@@ -514,5 +569,53 @@ fn per_second(n: usize, ms: f64) -> f64 {
         n as f64 * 1000.0 / ms
     } else {
         0.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The everyday test model (tests/fixtures/setup.sh fetches it).
+    fn test_model() -> LlmModel {
+        let path = std::env::var_os("MURMUR_TEST_LLM").map(std::path::PathBuf::from).unwrap_or_else(|| {
+            std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/murmur/test-models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf")
+        });
+        LlmModel::load(&path).unwrap_or_else(|e| panic!("{e}: run tests/fixtures/setup.sh (scripts/test.sh does)"))
+    }
+
+    fn answer(s: &mut ChatSession<'_>, q: &str) -> (String, TurnStats) {
+        let mut text = String::new();
+        let sampling = SamplingParams { max_tokens: 24, ..SamplingParams::greedy() };
+        let stats = s
+            .send(q, &sampling, &CancelToken::new(), &mut |e| {
+                if let TurnEvent::Token(t) = e {
+                    text.push_str(t);
+                }
+            })
+            .expect("answer");
+        (text, stats)
+    }
+
+    #[test]
+    fn a_cache_that_cannot_be_partially_removed_is_read_again_in_full() {
+        let model = test_model();
+        let options = SessionOptions { n_ctx: 2048, threads: Some(2), ..SessionOptions::default() };
+        let mut s = ChatSession::new(&model, &options).expect("session");
+        s.refuse_partial_removal = true;
+        answer(&mut s, "What does LDL stand for?");
+        // Attaching a record changes the system message: the cache must be cut where it
+        // changes, which this "model" cannot do, so it is emptied and read again in full.
+        s.set_record(Some("LDL 160 mg/dL (reference < 100)"));
+        let (text, stats) = answer(&mut s, "Is my LDL above its range?");
+        assert_eq!(stats.reused_tokens, 0, "{stats:?}");
+        assert_eq!(stats.prefilled_tokens, stats.prompt_tokens, "{stats:?}");
+        assert_eq!(s.cached_tokens(), stats.prompt_tokens + stats.generated_tokens);
+        // And the answer is the one a fresh session gives for the same conversation.
+        let mut fresh = ChatSession::new(&model, &options).expect("session");
+        fresh.set_record(Some("LDL 160 mg/dL (reference < 100)"));
+        fresh.restore_history(s.turns()[..1].to_vec());
+        let (expected, _) = answer(&mut fresh, "Is my LDL above its range?");
+        assert_eq!(text, expected);
     }
 }

@@ -1,164 +1,235 @@
-//! The LLM worker: one thread owns the model, its context and the conversation. Callers send
-//! requests over a channel and receive each answer as a stream of events that always ends
-//! with `Done` or `Error`. No lock is held across inference; cancellation is a flag checked
-//! between prefill chunks and between tokens.
+//! The LLM worker: one thread owns the model, its context and the conversation (the engine's
+//! [`Worker`] pattern). Callers send requests and receive each answer as a stream of
+//! [`ChatEvent`]s on a [`Sink`]; the stream always ends with exactly one `Done` or `Error`.
+//! No lock is held across inference; cancellation is a flag checked between prefill chunks
+//! and between tokens. Dropping the worker cancels the answer in flight.
 
 use std::path::PathBuf;
 use std::sync::mpsc::{channel, Receiver, Sender};
-use std::thread::JoinHandle;
+
+use serde::{Deserialize, Serialize};
 
 use super::{ChatSession, GgufInfo, LlmError, LlmModel, SamplingParams, SessionOptions, Turn, TurnEvent, TurnStats};
+use crate::error::EngineError;
+use crate::stream::{Sink, StreamEvent};
+use crate::worker::{Client, Ready, Worker, WorkerError};
 use crate::CancelToken;
 
-/// Events of one answer.
-#[derive(Debug)]
+/// Events of one answer, in order; the last is `Done` or `Error`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", content = "data", rename_all = "snake_case")]
 pub enum ChatEvent {
     /// The oldest turns were dropped to fit the context.
     Trimmed { dropped_turns: usize },
     /// The next piece of the answer (complete UTF-8 characters).
     Token(String),
-    /// The answer ended (also after a cancel); the stream is over.
+    /// The answer ended (also after a cancel: see `finish`); the stream is over.
     Done(TurnStats),
     /// The answer failed; the stream is over and the conversation is unchanged.
-    Error(LlmError),
+    Error(EngineError),
 }
 
-enum Request {
-    Send { text: String, sampling: SamplingParams, cancel: CancelToken, events: Sender<ChatEvent> },
-    Prime { cancel: CancelToken, done: Sender<Result<(), LlmError>> },
+impl StreamEvent for ChatEvent {
+    fn is_terminal(&self) -> bool {
+        matches!(self, Self::Done(_) | Self::Error(_))
+    }
+    fn interrupted(error: EngineError) -> Self {
+        Self::Error(error)
+    }
+}
+
+/// What the session holds, for the app to show and for tests.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionSnapshot {
+    /// The system message as the model reads it (instructions, then any record).
+    pub system_message: String,
+    pub has_record: bool,
+    pub turns: Vec<Turn>,
+    pub cached_tokens: usize,
+    pub n_ctx: u32,
+}
+
+/// What the model worker knows once it is ready.
+#[derive(Clone, Debug)]
+pub struct LlmInfo {
+    pub gguf: GgufInfo,
+    pub n_ctx: u32,
+}
+
+type Reply<T> = Sender<Result<T, EngineError>>;
+
+/// Requests to the model thread.
+#[derive(Debug)]
+pub enum Request {
+    Send { text: String, sampling: SamplingParams, events: Sink<ChatEvent> },
+    Prime { done: Reply<()> },
+    SetSystemPrompt(Option<String>),
     SetRecord(Option<String>),
     ClearHistory,
-    Turns(Sender<Vec<Turn>>),
+    Restore(Vec<Turn>),
+    Snapshot(Sender<SessionSnapshot>),
 }
 
-/// Handle to the worker thread. Dropping it stops the thread after the current request.
-pub struct LlmWorker {
-    tx: Option<Sender<Request>>,
-    handle: Option<JoinHandle<()>>,
-    info: GgufInfo,
-    n_ctx: u32,
+/// A clonable handle to the model thread, usable from any thread.
+#[derive(Clone, Debug)]
+pub struct LlmClient {
+    client: Client<Request>,
 }
 
-impl std::fmt::Debug for LlmWorker {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LlmWorker").field("info", &self.info).field("n_ctx", &self.n_ctx).finish()
+impl LlmClient {
+    fn request(&self, r: Request) -> Result<(), LlmError> {
+        Ok(self.client.submit(r, CancelToken::new())?)
     }
+
+    /// Asks a question; the answer streams into `events`. `cancel` stops it (between prefill
+    /// chunks and between tokens); a cancelled answer ends with `Done` (finish `cancelled`).
+    pub fn send(&self, text: impl Into<String>, sampling: SamplingParams, cancel: CancelToken, events: Sink<ChatEvent>) -> Result<(), LlmError> {
+        Ok(self.client.submit(Request::Send { text: text.into(), sampling, events }, cancel)?)
+    }
+
+    /// As [`Self::send`], with the events on a channel.
+    pub fn ask(&self, text: impl Into<String>, sampling: SamplingParams, cancel: CancelToken) -> Result<Receiver<ChatEvent>, LlmError> {
+        let (sink, rx) = Sink::channel();
+        self.send(text, sampling, cancel, sink)?;
+        Ok(rx)
+    }
+
+    /// Prefills the system message (instructions and record) now, e.g. while the person is
+    /// still speaking or as soon as a record is attached. The result arrives on the receiver.
+    pub fn prime(&self, cancel: CancelToken) -> Result<Receiver<Result<(), EngineError>>, LlmError> {
+        let (done, rx) = channel();
+        self.client.submit(Request::Prime { done }, cancel)?;
+        Ok(rx)
+    }
+
+    /// Primes and waits.
+    pub fn prime_wait(&self, cancel: CancelToken) -> Result<(), EngineError> {
+        let rx = self.prime(cancel).map_err(|e| EngineError::from_coded(&e))?;
+        rx.recv().map_err(|_| EngineError::from_coded(&WorkerError::Stopped("llm")))?
+    }
+
+    /// Replaces the assistant's instructions (`None`: the default); a record stays attached.
+    pub fn set_system_prompt(&self, instructions: Option<String>) -> Result<(), LlmError> {
+        self.request(Request::SetSystemPrompt(instructions))
+    }
+
+    /// Attaches a record (or detaches it with `None`); custom instructions stay.
+    pub fn set_record(&self, record: Option<String>) -> Result<(), LlmError> {
+        self.request(Request::SetRecord(record))
+    }
+
+    /// Starts a new conversation (instructions and record kept).
+    pub fn clear_history(&self) -> Result<(), LlmError> {
+        self.request(Request::ClearHistory)
+    }
+
+    /// Replaces the conversation with saved turns (the cache is reused as far as it matches).
+    pub fn restore(&self, turns: Vec<Turn>) -> Result<(), LlmError> {
+        self.request(Request::Restore(turns))
+    }
+
+    pub fn snapshot(&self) -> Result<SessionSnapshot, LlmError> {
+        let (tx, rx) = channel();
+        self.request(Request::Snapshot(tx))?;
+        rx.recv().map_err(|_| LlmError::Worker(WorkerError::Stopped("llm")))
+    }
+
+    /// The conversation so far.
+    pub fn turns(&self) -> Result<Vec<Turn>, LlmError> {
+        Ok(self.snapshot()?.turns)
+    }
+
+    /// Stops the answer (or priming) in progress, if any.
+    pub fn cancel_current(&self) {
+        self.client.cancel_current();
+    }
+}
+
+/// Owns the model thread. Dropping it cancels the work in flight, discards queued requests
+/// (their streams end with an error) and frees the model.
+#[derive(Debug)]
+pub struct LlmWorker {
+    worker: Worker<Request>,
+    client: LlmClient,
+    info: LlmInfo,
 }
 
 impl LlmWorker {
     /// Starts the thread and loads the model on it; returns once it is ready (or failed).
     pub fn spawn(path: PathBuf, options: SessionOptions) -> Result<Self, LlmError> {
-        let (tx, rx) = channel::<Request>();
-        let (ready_tx, ready_rx) = channel::<Result<(GgufInfo, u32), LlmError>>();
-        let handle = std::thread::Builder::new()
-            .name("murmur-llm".into())
-            .spawn(move || {
-                let model = match LlmModel::load(&path) {
-                    Ok(m) => m,
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e));
-                        return;
-                    }
-                };
-                let session = match ChatSession::new(&model, &options) {
-                    Ok(s) => s,
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e));
-                        return;
-                    }
-                };
-                let _ = ready_tx.send(Ok((model.info().clone(), session.n_ctx())));
-                serve(session, rx);
-            })
-            .map_err(|e| LlmError::Context(format!("cannot start the model thread: {e}")))?;
-        match ready_rx.recv() {
-            Ok(Ok((info, n_ctx))) => Ok(Self { tx: Some(tx), handle: Some(handle), info, n_ctx }),
-            Ok(Err(e)) => {
-                let _ = handle.join();
-                Err(e)
+        let (worker, info) = Worker::spawn("llm", move |ready: Ready<LlmInfo, LlmError>, inbox| {
+            let model = match LlmModel::load(&path) {
+                Ok(m) => m,
+                Err(e) => return ready.fail(e),
+            };
+            let mut session = match ChatSession::new(&model, &options) {
+                Ok(s) => s,
+                Err(e) => return ready.fail(e),
+            };
+            ready.ok(LlmInfo { gguf: model.info().clone(), n_ctx: session.n_ctx() });
+            while let Some(job) = inbox.next() {
+                serve(&mut session, job.request, &job.cancel);
             }
-            Err(_) => {
-                let _ = handle.join();
-                Err(LlmError::WorkerGone)
-            }
-        }
+        })?;
+        let client = LlmClient { client: worker.client() };
+        Ok(Self { worker, client, info })
     }
 
     pub fn info(&self) -> &GgufInfo {
-        &self.info
+        &self.info.gguf
     }
 
     pub fn n_ctx(&self) -> u32 {
-        self.n_ctx
+        self.info.n_ctx
     }
 
-    fn request(&self, r: Request) -> Result<(), LlmError> {
-        self.tx.as_ref().ok_or(LlmError::WorkerGone)?.send(r).map_err(|_| LlmError::WorkerGone)
+    /// A handle for other threads (it does not keep the model loaded).
+    pub fn client(&self) -> LlmClient {
+        self.client.clone()
     }
 
-    /// Asks a question; the answer streams on the returned receiver.
-    pub fn send(&self, text: impl Into<String>, sampling: SamplingParams, cancel: CancelToken) -> Result<Receiver<ChatEvent>, LlmError> {
-        let (events, rx) = channel();
-        self.request(Request::Send { text: text.into(), sampling, cancel, events })?;
-        Ok(rx)
-    }
-
-    /// Prefills the system prompt now (e.g. while the person is still speaking).
-    pub fn prime(&self, cancel: CancelToken) -> Result<Receiver<Result<(), LlmError>>, LlmError> {
-        let (done, rx) = channel();
-        self.request(Request::Prime { cancel, done })?;
-        Ok(rx)
-    }
-
-    pub fn set_record(&self, record: Option<String>) -> Result<(), LlmError> {
-        self.request(Request::SetRecord(record))
-    }
-
-    pub fn clear_history(&self) -> Result<(), LlmError> {
-        self.request(Request::ClearHistory)
-    }
-
-    /// The conversation so far.
-    pub fn turns(&self) -> Result<Vec<Turn>, LlmError> {
-        let (tx, rx) = channel();
-        self.request(Request::Turns(tx))?;
-        rx.recv().map_err(|_| LlmError::WorkerGone)
+    pub fn is_alive(&self) -> bool {
+        self.worker.is_alive()
     }
 }
 
-impl Drop for LlmWorker {
-    fn drop(&mut self) {
-        drop(self.tx.take()); // closes the channel: the thread ends after its current request
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
+impl std::ops::Deref for LlmWorker {
+    type Target = LlmClient;
+    fn deref(&self) -> &LlmClient {
+        &self.client
+    }
+}
+
+fn serve(session: &mut ChatSession<'_>, request: Request, cancel: &CancelToken) {
+    match request {
+        Request::Send { text, sampling, mut events } => {
+            let mut forward = |e: TurnEvent<'_>| {
+                events.send(match e {
+                    TurnEvent::Trimmed { dropped_turns } => ChatEvent::Trimmed { dropped_turns },
+                    TurnEvent::Token(t) => ChatEvent::Token(t.to_string()),
+                })
+            };
+            let end = match session.send(&text, &sampling, cancel, &mut forward) {
+                Ok(stats) => ChatEvent::Done(stats),
+                Err(e) => ChatEvent::Error(EngineError::from_coded(&e)),
+            };
+            events.send(end);
         }
-    }
-}
-
-fn serve(mut session: ChatSession<'_>, rx: Receiver<Request>) {
-    while let Ok(request) = rx.recv() {
-        match request {
-            Request::Send { text, sampling, cancel, events } => {
-                let mut forward = |e: TurnEvent<'_>| {
-                    let _ = events.send(match e {
-                        TurnEvent::Trimmed { dropped_turns } => ChatEvent::Trimmed { dropped_turns },
-                        TurnEvent::Token(t) => ChatEvent::Token(t.to_string()),
-                    });
-                };
-                let end = match session.send(&text, &sampling, &cancel, &mut forward) {
-                    Ok(stats) => ChatEvent::Done(stats),
-                    Err(e) => ChatEvent::Error(e),
-                };
-                let _ = events.send(end);
-            }
-            Request::Prime { cancel, done } => {
-                let _ = done.send(session.prime(&cancel));
-            }
-            Request::SetRecord(record) => session.set_record(record.as_deref()),
-            Request::ClearHistory => session.clear_history(),
-            Request::Turns(reply) => {
-                let _ = reply.send(session.turns().to_vec());
-            }
+        Request::Prime { done } => {
+            let _ = done.send(session.prime(cancel).map_err(|e| EngineError::from_coded(&e)));
+        }
+        Request::SetSystemPrompt(instructions) => session.set_system_prompt(instructions.as_deref()),
+        Request::SetRecord(record) => session.set_record(record.as_deref()),
+        Request::ClearHistory => session.clear_history(),
+        Request::Restore(turns) => session.restore_history(turns),
+        Request::Snapshot(reply) => {
+            let _ = reply.send(SessionSnapshot {
+                system_message: session.system_message(),
+                has_record: session.has_record(),
+                turns: session.turns().to_vec(),
+                cached_tokens: session.cached_tokens(),
+                n_ctx: session.n_ctx(),
+            });
         }
     }
 }

@@ -48,8 +48,19 @@ pub enum CatalogError {
     Read { path: String, message: String },
     #[error("the model catalog is invalid: {0}")]
     Invalid(String),
-    #[error("no model {0:?} in the catalog (`murmur models list` shows them)")]
+    #[error("no model {0:?} in the catalog")]
     UnknownModel(String),
+}
+
+impl crate::error::Coded for CatalogError {
+    fn code(&self) -> crate::error::ErrorCode {
+        use crate::error::ErrorCode as C;
+        match self {
+            Self::Read { .. } => C::CatalogUnreadable,
+            Self::Invalid(_) => C::CatalogInvalid,
+            Self::UnknownModel(_) => C::UnknownModel,
+        }
+    }
 }
 
 impl Catalog {
@@ -59,14 +70,6 @@ impl Catalog {
             Ok(c) => c,
             // The embedded file is checked by a unit test; this cannot fail in a build.
             Err(e) => panic!("embedded catalog: {e}"),
-        }
-    }
-
-    /// `MURMUR_CATALOG` (a file) if set, else the embedded catalog.
-    pub fn from_env() -> Result<Self, CatalogError> {
-        match std::env::var_os("MURMUR_CATALOG") {
-            Some(p) => Self::load(Path::new(&p)),
-            None => Ok(Self::embedded()),
         }
     }
 

@@ -21,6 +21,7 @@ use sha2::{Digest, Sha256};
 use super::catalog::CatalogEntry;
 use super::hash::hash_prefix;
 use super::store::ModelStore;
+use crate::error::{EngineError, ErrorCode};
 use crate::CancelToken;
 
 #[derive(Clone, Debug)]
@@ -61,7 +62,7 @@ pub enum DownloadState {
     Downloading,
     Verifying,
     Done { path: PathBuf },
-    Failed { reason: String },
+    Failed { error: EngineError },
     Cancelled,
 }
 
@@ -79,6 +80,8 @@ pub struct DownloadProgress {
 
 #[derive(Debug, thiserror::Error)]
 pub enum DownloadError {
+    #[error("the download address {url:?} is not a valid URL: {reason}")]
+    BadUrl { url: String, reason: String },
     #[error("refusing to download from {0}: only https (or http on this device) is allowed")]
     Insecure(String),
     #[error("the server answered {status} for {url}")]
@@ -93,8 +96,27 @@ pub enum DownloadError {
     DiskFull { dir: PathBuf, needed: u64, available: u64 },
     #[error("the download was cancelled; it will resume where it stopped")]
     Cancelled,
+    #[error("{id} is already being downloaded")]
+    InProgress { id: String },
     #[error("file error on {path}: {message}")]
     Io { path: PathBuf, message: String },
+}
+
+impl crate::error::Coded for DownloadError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            Self::BadUrl { .. } => ErrorCode::DownloadBadUrl,
+            Self::Insecure(_) => ErrorCode::DownloadInsecure,
+            Self::Http { .. } => ErrorCode::DownloadHttp,
+            Self::Network { .. } => ErrorCode::DownloadNetwork,
+            Self::SizeMismatch { .. } => ErrorCode::DownloadSizeMismatch,
+            Self::HashMismatch { .. } => ErrorCode::DownloadHashMismatch,
+            Self::DiskFull { .. } => ErrorCode::DiskFull,
+            Self::Cancelled => ErrorCode::Cancelled,
+            Self::InProgress { .. } => ErrorCode::DownloadInProgress,
+            Self::Io { .. } => ErrorCode::DownloadIo,
+        }
+    }
 }
 
 impl DownloadError {
@@ -126,8 +148,8 @@ fn allowed(url: &Url) -> bool {
 /// What one HTTP attempt ended with.
 enum Attempt {
     Complete,
-    /// Retry (after backoff); `progressed` if bytes were written.
-    Retry { message: String, progressed: bool },
+    /// Retry (after backoff).
+    Retry { message: String },
     /// Start over from byte 0 (the server ignored the range or the file changed).
     Restart,
 }
@@ -222,41 +244,47 @@ impl Downloader {
         match &result {
             Ok(path) => r.state(DownloadState::Done { path: path.clone() }),
             Err(DownloadError::Cancelled) => r.state(DownloadState::Cancelled),
-            Err(e) => r.state(DownloadState::Failed { reason: e.to_string() }),
+            Err(e) => r.state(DownloadState::Failed { error: EngineError::from_coded(e) }),
         }
         result
     }
 
     async fn run(&self, entry: &CatalogEntry, store: &ModelStore, cancel: &CancelToken, r: &mut Reporter<'_>) -> Result<PathBuf, DownloadError> {
-        let url = Url::parse(&entry.url).map_err(|_| DownloadError::Insecure(entry.url.clone()))?;
+        let url = Url::parse(&entry.url).map_err(|e| DownloadError::BadUrl { url: entry.url.clone(), reason: e.to_string() })?;
         if !allowed(&url) {
             return Err(DownloadError::Insecure(entry.url.clone()));
         }
-        let dir = store.dir();
-        tokio::fs::create_dir_all(dir).await.map_err(|e| DownloadError::io(dir, e))?;
+        let dir = store.dir().to_path_buf();
+        tokio::fs::create_dir_all(&dir).await.map_err(|e| DownloadError::io(&dir, e))?;
         let (final_path, part, sidecar_path) = (store.path(entry), store.part_path(entry), store.sidecar_path(entry));
-        if final_path.metadata().is_ok_and(|m| m.len() == entry.bytes) {
+        if tokio::fs::metadata(&final_path).await.is_ok_and(|m| m.len() == entry.bytes) {
             return Ok(final_path);
         }
+        // One download of a model at a time, across processes too: both would write one part.
+        let _lock = lock(&store.lock_path(entry), &entry.id).await?;
 
         // The part file only counts if the sidecar says it is this very file.
         let sidecar = Sidecar { url: entry.url.clone(), bytes: entry.bytes, sha256: entry.sha256.to_lowercase() };
-        let same = std::fs::read_to_string(&sidecar_path).ok().and_then(|t| serde_json::from_str::<Sidecar>(&t).ok()).is_some_and(|s| s == sidecar);
-        let mut have = if same { part.metadata().map(|m| m.len()).unwrap_or(0) } else { 0 };
+        let same = tokio::fs::read_to_string(&sidecar_path).await.ok().and_then(|t| serde_json::from_str::<Sidecar>(&t).ok()).is_some_and(|s| s == sidecar);
+        let mut have = if same { tokio::fs::metadata(&part).await.map(|m| m.len()).unwrap_or(0) } else { 0 };
         if have > entry.bytes {
             have = 0;
         }
         if have == 0 {
-            let _ = std::fs::remove_file(&part);
+            let _ = tokio::fs::remove_file(&part).await;
         }
         let json = serde_json::to_string(&sidecar).map_err(|e| DownloadError::io(&sidecar_path, e))?;
-        std::fs::write(&sidecar_path, json).map_err(|e| DownloadError::io(&sidecar_path, e))?;
+        tokio::fs::write(&sidecar_path, json).await.map_err(|e| DownloadError::io(&sidecar_path, e))?;
 
         // Enough room for the rest, plus a margin?
-        let available = fs4::available_space(dir).map_err(|e| DownloadError::io(dir, e))?;
+        let d = dir.clone();
+        let available = tokio::task::spawn_blocking(move || fs4::available_space(&d))
+            .await
+            .map_err(|e| DownloadError::io(&dir, e))?
+            .map_err(|e| DownloadError::io(&dir, e))?;
         let needed = entry.bytes - have + self.options.disk_margin;
         if available < needed {
-            return Err(DownloadError::DiskFull { dir: dir.to_path_buf(), needed, available });
+            return Err(DownloadError::DiskFull { dir: dir.clone(), needed, available });
         }
 
         let mut hasher = Sha256::new();
@@ -274,6 +302,9 @@ impl Downloader {
 
         let mut failures = 0u32;
         let mut backoff = self.options.backoff_initial;
+        // Progress means getting further than ever before: a server that cuts every answer at
+        // the same point and ignores ranges would otherwise restart forever.
+        let mut high_water = have;
         loop {
             if cancel.is_cancelled() {
                 return Err(DownloadError::Cancelled);
@@ -282,48 +313,51 @@ impl Downloader {
             r.last = Instant::now();
             r.last_bytes = have;
             r.state(DownloadState::Downloading);
-            match self.attempt(&url, entry, &part, &mut have, &mut hasher, cancel, r).await? {
+            let outcome = self.attempt(&url, entry, &part, &mut have, &mut hasher, cancel, r).await?;
+            let progressed = have > high_water;
+            high_water = high_water.max(have);
+            let message = match outcome {
                 Attempt::Complete => break,
                 Attempt::Restart => {
                     tracing::warn!(id = %entry.id, "server did not resume the download; starting over");
                     have = 0;
                     hasher = Sha256::new();
+                    "the server cannot resume the download".to_string()
                 }
-                Attempt::Retry { message, progressed } => {
-                    if progressed {
-                        failures = 0;
-                        backoff = self.options.backoff_initial;
-                    }
-                    failures += 1;
-                    if failures >= self.options.max_attempts {
-                        return Err(DownloadError::Network { attempts: failures, message });
-                    }
-                    tracing::info!(id = %entry.id, attempt = failures, "download interrupted ({message}); retrying in {backoff:?}");
-                    let until = Instant::now() + backoff;
-                    while Instant::now() < until {
-                        if cancel.is_cancelled() {
-                            return Err(DownloadError::Cancelled);
-                        }
-                        tokio::time::sleep(Duration::from_millis(50).min(until - Instant::now())).await;
-                    }
-                    backoff = (backoff * 2).min(self.options.backoff_max);
-                }
+                Attempt::Retry { message } => message,
+            };
+            if progressed {
+                failures = 0;
+                backoff = self.options.backoff_initial;
             }
+            failures += 1;
+            if failures >= self.options.max_attempts {
+                return Err(DownloadError::Network { attempts: failures, message });
+            }
+            tracing::info!(id = %entry.id, attempt = failures, "download interrupted ({message}); retrying in {backoff:?}");
+            let until = Instant::now() + backoff;
+            while Instant::now() < until {
+                if cancel.is_cancelled() {
+                    return Err(DownloadError::Cancelled);
+                }
+                tokio::time::sleep(Duration::from_millis(50).min(until - Instant::now())).await;
+            }
+            backoff = (backoff * 2).min(self.options.backoff_max);
         }
 
         r.state(DownloadState::Verifying);
-        let size = part.metadata().map_err(|e| DownloadError::io(&part, e))?.len();
+        let size = tokio::fs::metadata(&part).await.map_err(|e| DownloadError::io(&part, e))?.len();
         let actual = hex::encode(hasher.finalize());
         if size != entry.bytes || actual != entry.sha256.to_lowercase() {
-            let _ = std::fs::remove_file(&part);
-            let _ = std::fs::remove_file(&sidecar_path);
+            let _ = tokio::fs::remove_file(&part).await;
+            let _ = tokio::fs::remove_file(&sidecar_path).await;
             if size != entry.bytes {
                 return Err(DownloadError::SizeMismatch { expected: entry.bytes, actual: size });
             }
             return Err(DownloadError::HashMismatch { expected: entry.sha256.clone(), actual });
         }
-        std::fs::rename(&part, &final_path).map_err(|e| DownloadError::io(&final_path, e))?;
-        let _ = std::fs::remove_file(&sidecar_path);
+        tokio::fs::rename(&part, &final_path).await.map_err(|e| DownloadError::io(&final_path, e))?;
+        let _ = tokio::fs::remove_file(&sidecar_path).await;
         tracing::info!(id = %entry.id, "model downloaded and verified");
         Ok(final_path)
     }
@@ -348,7 +382,7 @@ impl Downloader {
         }
         let resp = match req.send().await {
             Ok(resp) => resp,
-            Err(e) => return Ok(Attempt::Retry { message: describe(&e), progressed: false }),
+            Err(e) => return Ok(Attempt::Retry { message: describe(&e) }),
         };
         let status = resp.status();
         match status {
@@ -376,7 +410,7 @@ impl Downloader {
             }
             StatusCode::RANGE_NOT_SATISFIABLE => return Ok(Attempt::Restart),
             s if s.is_server_error() || s == StatusCode::TOO_MANY_REQUESTS || s == StatusCode::REQUEST_TIMEOUT => {
-                return Ok(Attempt::Retry { message: format!("server answered {s}"), progressed: false });
+                return Ok(Attempt::Retry { message: format!("server answered {s}") });
             }
             s => return Err(DownloadError::Http { status: s.as_u16(), url: url.to_string() }),
         }
@@ -413,7 +447,6 @@ impl Downloader {
             file.sync_all()?;
             Ok(h)
         });
-        let start = *have;
         let mut stream = resp.bytes_stream();
         let outcome = loop {
             let next = tokio::select! {
@@ -425,7 +458,7 @@ impl Downloader {
                     chunk.truncate((entry.bytes - *have).min(chunk.len() as u64) as usize);
                     let n = chunk.len() as u64;
                     if tx.send(chunk).await.is_err() {
-                        break Ok(Attempt::Retry { message: "the writer stopped".into(), progressed: *have > start });
+                        break Ok(Attempt::Retry { message: "the writer stopped".into() });
                     }
                     *have += n;
                     r.bytes(*have);
@@ -433,14 +466,29 @@ impl Downloader {
                         break Ok(Attempt::Complete);
                     }
                 }
-                Some(Err(e)) => break Ok(Attempt::Retry { message: describe(&e), progressed: *have > start }),
-                None => break Ok(Attempt::Retry { message: "the connection closed early".into(), progressed: *have > start }),
+                Some(Err(e)) => break Ok(Attempt::Retry { message: describe(&e) }),
+                None => break Ok(Attempt::Retry { message: "the connection closed early".into() }),
             }
         };
         drop(tx);
         *hasher = writer.await.map_err(|e| DownloadError::io(part, e))?.map_err(|e| DownloadError::io(part, e))?;
         outcome
     }
+}
+
+/// Takes the download lock of one model, without waiting (held until the file is dropped).
+async fn lock(path: &Path, id: &str) -> Result<std::fs::File, DownloadError> {
+    let (p, id) = (path.to_path_buf(), id.to_string());
+    tokio::task::spawn_blocking(move || {
+        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&p).map_err(|e| DownloadError::io(&p, e))?;
+        match file.try_lock() {
+            Ok(()) => Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) => Err(DownloadError::InProgress { id }),
+            Err(std::fs::TryLockError::Error(e)) => Err(DownloadError::io(&p, e)),
+        }
+    })
+    .await
+    .map_err(|e| DownloadError::io(path, e))?
 }
 
 async fn wait_cancelled(cancel: &CancelToken) {

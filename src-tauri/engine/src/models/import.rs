@@ -39,8 +39,24 @@ pub enum ImportError {
     Asr(#[from] AsrError),
     #[error("{path} is not {id}: its size or SHA-256 differs from the catalog's")]
     NotTheCatalogModel { path: PathBuf, id: String },
+    #[error("a model named {id:?} is already on this device ({existing}); remove it first or import under another id")]
+    Exists { id: String, existing: PathBuf },
     #[error("file error on {path}: {message}")]
     Io { path: PathBuf, message: String },
+}
+
+impl crate::error::Coded for ImportError {
+    fn code(&self) -> crate::error::ErrorCode {
+        use crate::error::ErrorCode as C;
+        match self {
+            Self::NotAModel(_) => C::ImportNotAModel,
+            Self::Llm(e) => e.code(),
+            Self::Asr(e) => e.code(),
+            Self::NotTheCatalogModel { .. } => C::ImportNotTheCatalogModel,
+            Self::Exists { .. } => C::ImportExists,
+            Self::Io { .. } => C::ImportIo,
+        }
+    }
 }
 
 fn io(path: &Path, e: impl std::fmt::Display) -> ImportError {
@@ -48,7 +64,9 @@ fn io(path: &Path, e: impl std::fmt::Display) -> ImportError {
 }
 
 /// Validates `path` and adds it to `store` under `id` (default: the file name without
-/// extension). If `id` is a catalog entry, the file must be exactly that model.
+/// extension). If `id` is a catalog entry, the file must be exactly that model; otherwise it
+/// is listed by [`ModelStore::imported`] and found by [`ModelStore::choose`]. Nothing on the
+/// device is ever overwritten: an id or file name already in use is [`ImportError::Exists`].
 pub fn import(store: &ModelStore, catalog: &Catalog, path: &Path, mode: ImportMode, id: Option<&str>) -> Result<Imported, ImportError> {
     let mut magic = [0u8; 4];
     {
@@ -81,30 +99,71 @@ pub fn import(store: &ModelStore, catalog: &Catalog, path: &Path, mode: ImportMo
 
     let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("model");
     let id: String = id.unwrap_or(stem).chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '-' }).collect();
-    if let Ok(entry) = catalog.get(&id) {
+    let id = id.trim_start_matches('.').to_string();
+    if id.is_empty() {
+        return Err(ImportError::NotAModel(path.to_path_buf()));
+    }
+    let entry = catalog.get(&id).ok();
+    if let Some(entry) = entry {
+        if entry.role != role {
+            return Err(ImportError::NotTheCatalogModel { path: path.to_path_buf(), id });
+        }
+        if let Some(existing) = store.usable(entry) {
+            return Err(ImportError::Exists { id, existing });
+        }
         let size = path.metadata().map_err(|e| io(path, e))?.len();
         let hash = super::sha256_file(path).map_err(|e| io(path, e))?;
         if size != entry.bytes || hash != entry.sha256.to_lowercase() {
             return Err(ImportError::NotTheCatalogModel { path: path.to_path_buf(), id });
         }
+    } else if let Some(r) = store.read_reference(&id) {
+        return Err(ImportError::Exists { id, existing: r.path });
     }
 
     std::fs::create_dir_all(store.dir()).map_err(|e| io(store.dir(), e))?;
     let stored = match mode {
         ImportMode::Reference => path.canonicalize().map_err(|e| io(path, e))?,
         ImportMode::Copy => {
-            let file_name = path.file_name().ok_or_else(|| ImportError::NotAModel(path.to_path_buf()))?;
-            let dest = store.dir().join(file_name);
-            let tmp = store.dir().join(format!("{}.import.part", file_name.to_string_lossy()));
-            std::fs::copy(path, &tmp).map_err(|e| io(&tmp, e))?;
-            std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(|e| io(&tmp, e))?;
-            std::fs::rename(&tmp, &dest).map_err(|e| io(&dest, e))?;
+            // A catalog model becomes that entry's file; anything else goes to imported/.
+            let dest = match entry {
+                Some(entry) => store.path(entry),
+                None => {
+                    let dir = store.imported_dir();
+                    std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
+                    dir.join(path.file_name().ok_or_else(|| ImportError::NotAModel(path.to_path_buf()))?)
+                }
+            };
+            copy_new(path, &dest, &id)?;
             dest
         }
     };
-    let reference = Reference { path: stored.clone() };
-    let ref_path = store.reference_path(&id);
-    let json = serde_json::to_string(&reference).map_err(|e| io(&ref_path, e))?;
-    std::fs::write(&ref_path, json).map_err(|e| io(&ref_path, e))?;
+    // A copied catalog model is found by its file name; everything else by its record.
+    if !(entry.is_some() && mode == ImportMode::Copy) {
+        let reference = Reference { path: stored.clone(), role: Some(role), summary: summary.clone() };
+        let ref_path = store.reference_path(&id);
+        let json = serde_json::to_string(&reference).map_err(|e| io(&ref_path, e))?;
+        let tmp = ref_path.with_extension("json.tmp");
+        std::fs::write(&tmp, json).map_err(|e| io(&tmp, e))?;
+        std::fs::rename(&tmp, &ref_path).map_err(|e| io(&ref_path, e))?;
+    }
     Ok(Imported { id, role, path: stored, summary })
+}
+
+/// Copies `from` to `dest` through a temporary file, durably, and only if `dest` does not
+/// exist (a hard link is the atomic "create if absent").
+fn copy_new(from: &Path, dest: &Path, id: &str) -> Result<(), ImportError> {
+    if dest.exists() {
+        return Err(ImportError::Exists { id: id.to_string(), existing: dest.to_path_buf() });
+    }
+    let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dest.with_file_name(format!(".{name}.import.part"));
+    std::fs::copy(from, &tmp).map_err(|e| io(&tmp, e))?;
+    let synced = std::fs::File::open(&tmp).and_then(|f| f.sync_all());
+    let linked = synced.and_then(|()| std::fs::hard_link(&tmp, dest));
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(ImportError::Exists { id: id.to_string(), existing: dest.to_path_buf() }),
+        Err(e) => Err(io(dest, e)),
+    }
 }

@@ -15,4 +15,4 @@ pub use catalog::{Catalog, CatalogEntry, Role};
 pub use download::{DownloadError, DownloadOptions, DownloadProgress, DownloadState, Downloader};
 pub use hash::sha256_file;
 pub use import::{import, ImportError, ImportMode};
-pub use store::{Installed, ModelStore};
+pub use store::{ChosenModel, ImportedModel, Installed, ModelStore, Reference, StoreError};

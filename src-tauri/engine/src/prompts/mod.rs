@@ -84,13 +84,18 @@ impl std::str::FromStr for Task {
 /// The system message for a conversation, with the attached record (if any) appended so that
 /// it stays pinned at the start of the context when old turns are dropped.
 pub fn system_message(record: Option<&str>) -> String {
+    system_message_with(SYSTEM_PROMPT, record)
+}
+
+/// As [`system_message`], with the person's own `instructions` instead of the default ones.
+pub fn system_message_with(instructions: &str, record: Option<&str>) -> String {
     match record {
         Some(record) if !record.trim().is_empty() => format!(
-            "{SYSTEM_PROMPT}\n\nThe person has shared this health record with you. It is their own \
+            "{instructions}\n\nThe person has shared this health record with you. It is their own \
 private data; refer to it when you answer.\n<record>\n{}\n</record>",
             record.trim()
         ),
-        _ => SYSTEM_PROMPT.to_string(),
+        _ => instructions.to_string(),
     }
 }
 

@@ -69,3 +69,24 @@ pub fn word_errors(reference: &[String], hypothesis: &[String]) -> usize {
 pub fn murmur_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_murmur"))
 }
+
+/// Reports a test that cannot run here, with its reason: on stderr, and as a line in the file
+/// named by `MURMUR_TEST_SKIPS` (scripts/test.sh counts them as skipped, not passed).
+pub fn skip(test: &str, reason: &str) {
+    eprintln!("SKIPPED {test}: {reason}");
+    if let Some(path) = std::env::var_os("MURMUR_TEST_SKIPS") {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+            let _ = writeln!(f, "{test}: {reason}");
+        }
+    }
+}
+
+/// Whether unprivileged user and mount namespaces work here (`unshare --user --mount`).
+pub fn user_namespaces() -> Result<(), String> {
+    match std::process::Command::new("unshare").args(["--user", "--map-root-user", "--mount", "true"]).output() {
+        Ok(o) if o.status.success() => Ok(()),
+        Ok(o) => Err(format!("user namespaces are unavailable: {}", String::from_utf8_lossy(&o.stderr).trim())),
+        Err(e) => Err(format!("unshare (util-linux) cannot run: {e}")),
+    }
+}

@@ -2,6 +2,7 @@
 //! faults chosen per URL with query parameters:
 //! - `drop_at=N`: the first response closes the connection after byte N of the file;
 //! - `truncate_at=N`: same, but announced as a normal full response (a short body);
+//! - `truncate_every=N`: every response stops after byte N of the file (a broken proxy);
 //! - `ignore_range`: answers 200 with the whole file even to a Range request;
 //! - `corrupt`: one byte in the middle is wrong;
 //! - `rate=B`: the first response sends at most B bytes per second;
@@ -134,7 +135,8 @@ fn serve(stream: TcpStream, files: &HashMap<String, Arc<Vec<u8>>>, log: &Mutex<V
         params.get("drop_at").or_else(|| params.get("truncate_at")).and_then(|v| v.parse::<u64>().ok())
     } else {
         None
-    };
+    }
+    .or_else(|| params.get("truncate_every").and_then(|v| v.parse::<u64>().ok()));
     let rate = if first { params.get("rate").and_then(|v| v.parse::<u64>().ok()) } else { None };
     let corrupt_at = params.contains_key("corrupt").then_some(total / 2);
     let started = Instant::now();

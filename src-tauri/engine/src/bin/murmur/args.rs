@@ -20,8 +20,8 @@ pub struct Cli {
     /// A model catalog file to use instead of the built-in one.
     #[arg(long, global = true, env = "MURMUR_CATALOG")]
     pub catalog: Option<PathBuf>,
-    /// Inference threads (default: performance cores; env MURMUR_THREADS).
-    #[arg(long, global = true)]
+    /// Inference threads (default: performance cores).
+    #[arg(long, global = true, env = "MURMUR_THREADS")]
     pub threads: Option<usize>,
     /// Context window in tokens.
     #[arg(long, global = true, default_value_t = 4096)]
@@ -112,6 +112,9 @@ pub struct TranscribeArgs {
     /// Encoder context in frames (50 per second of audio; default: the full 1500 = 30 s).
     #[arg(long)]
     pub audio_ctx: Option<i32>,
+    /// General transcription: without the medical vocabulary hint.
+    #[arg(long)]
+    pub no_vocabulary_hint: bool,
 }
 
 #[derive(Args, Debug)]
@@ -207,7 +210,7 @@ pub enum ModelsCommand {
     },
     /// Re-check an installed model's SHA-256 against the catalog.
     Verify { id: String },
-    /// Delete a model (and any partial download).
+    /// Delete a model (and any partial download), or an import.
     Remove { id: String },
 }
 
@@ -229,7 +232,7 @@ impl Cli {
     }
 
     pub fn session_options(&self) -> SessionOptions {
-        SessionOptions { n_ctx: self.ctx, threads: self.threads, ..SessionOptions::default() }
+        SessionOptions { n_ctx: self.ctx, threads: Some(self.thread_count()), ..SessionOptions::default() }
     }
 
     pub fn store(&self) -> ModelStore {
@@ -243,28 +246,32 @@ impl Cli {
         }
     }
 
-    /// An installed model of `role`: the catalog default first, then any other.
-    fn installed(&self, role: Role) -> Option<PathBuf> {
-        let catalog = self.catalog().ok()?;
-        let store = self.store();
-        let mut candidates: Vec<_> = catalog.models.iter().filter(|m| m.role == role).collect();
-        candidates.sort_by_key(|m| !m.default);
-        candidates.into_iter().find_map(|m| store.usable(m))
+    /// The model for `role`: the one given on the command line, else the engine's choice
+    /// among the installed and imported ones.
+    fn chosen(&self, given: Option<&PathBuf>, role: Role) -> Result<PathBuf, String> {
+        if let Some(p) = given {
+            return Ok(p.clone());
+        }
+        let catalog = self.catalog()?;
+        self.store().choose(&catalog, role).map(|m| m.path).map_err(|e| {
+            let (download, import, flag) = match role {
+                Role::Llm => ("qwen2.5-1.5b-instruct-q4_k_m", "FILE.gguf", "--model FILE.gguf (env MURMUR_MODEL)"),
+                Role::Asr => ("whisper-base.en", "FILE.bin", "--whisper-model FILE.bin (env MURMUR_WHISPER_MODEL)"),
+            };
+            format!("{e}: `murmur models download {download}`, `murmur models import {import}`, or pass {flag}")
+        })
     }
 
     pub fn model_path(&self) -> Result<PathBuf, String> {
-        self.model.clone().or_else(|| self.installed(Role::Llm)).ok_or_else(|| {
-            "no language model: `murmur models download qwen2.5-1.5b-instruct-q4_k_m`, \
-             `murmur models import FILE.gguf`, or pass --model FILE.gguf (env MURMUR_MODEL)"
-                .to_string()
-        })
+        self.chosen(self.model.as_ref(), Role::Llm)
     }
 
     pub fn whisper_path(&self) -> Result<PathBuf, String> {
-        self.whisper_model.clone().or_else(|| self.installed(Role::Asr)).ok_or_else(|| {
-            "no speech model: `murmur models download whisper-base.en`, `murmur models import FILE.bin`, \
-             or pass --whisper-model FILE.bin (env MURMUR_WHISPER_MODEL)"
-                .to_string()
-        })
+        self.chosen(self.whisper_model.as_ref(), Role::Asr)
+    }
+
+    /// Threads for inference: `--threads` / `MURMUR_THREADS`, else the platform's default.
+    pub fn thread_count(&self) -> usize {
+        self.threads.filter(|n| *n > 0).unwrap_or_else(murmur_engine::platform::default_threads)
     }
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use murmur_engine::asr::{listen, AsrWorker, ListenOptions, PacedWav, VoiceEvent};
 use murmur_engine::audio::wav;
 use murmur_engine::llm::ChatEvent;
-use murmur_engine::CancelToken;
+use murmur_engine::{CancelToken, Sink};
 
 use murmur_engine::asr::{TranscribeOptions, Transcriber};
 use murmur_engine::llm::{ChatSession, LlmModel, SamplingParams, SessionOptions, Turn};
@@ -35,7 +35,7 @@ pub fn voice(cli: &Cli, args: &BenchVoiceArgs) -> Result<()> {
     let asr = AsrWorker::spawn(cli.whisper_path()?)?;
     let client = asr.client();
     let opts = voice::options(cli, None);
-    let threads = cli.threads.unwrap_or_else(murmur_engine::platform::default_threads);
+    let threads = cli.thread_count();
     let mut json = serde_json::json!({ "threads": threads, "runs": runs, "rtf": [] });
 
     println!("| audio | seconds | final decode ms (median, spread) | RTF |");
@@ -63,20 +63,21 @@ pub fn voice(cli: &Cli, args: &BenchVoiceArgs) -> Result<()> {
         let mut speech_secs = 0.0;
         for _ in 0..runs {
             llm.clear_history()?;
-            let _ = llm.prime(CancelToken::new())?.recv();
+            llm.prime_wait(CancelToken::new())?;
             // Push-to-talk: the recording stops when the speech (the file) ends.
             let input = PacedWav::open(question, Duration::ZERO)?;
             speech_secs = input.speech_secs();
-            let session = listen(Box::new(input), client.clone(), ListenOptions { auto_stop_silence: None, transcribe: opts.clone(), ..ListenOptions::default() });
+            let (sink, events) = Sink::channel();
+            let _session = listen(Box::new(input), client.clone(), ListenOptions { auto_stop_silence: None, transcribe: opts.clone(), ..ListenOptions::default() }, sink)?;
             let (transcript, stopped_at) = loop {
-                match session.events().recv()? {
-                    VoiceEvent::Final { transcript, stopped_at } => break (transcript, stopped_at),
+                match events.recv()? {
+                    VoiceEvent::Final { transcript, final_ms } => break (transcript, Instant::now() - Duration::from_secs_f64(final_ms / 1000.0)),
                     VoiceEvent::Error(e) => return Err(Box::new(e)),
                     _ => {}
                 }
             };
             let final_ms = stopped_at.elapsed().as_secs_f64() * 1000.0;
-            let events = llm.send(transcript.text, cli.sampling(), CancelToken::new())?;
+            let events = llm.ask(transcript.text, cli.sampling(), CancelToken::new())?;
             let mut first_ms = f64::NAN;
             for e in events {
                 match e {
@@ -121,10 +122,10 @@ fn filler_turn(i: usize) -> Turn {
 
 pub fn llm(cli: &Cli, args: &BenchLlmArgs) -> Result<()> {
     let model = LlmModel::load(&cli.model_path()?)?;
-    let options = SessionOptions { n_ctx: cli.ctx, n_batch: args.batch, threads: cli.threads };
+    let options = SessionOptions { n_ctx: cli.ctx, n_batch: args.batch, threads: Some(cli.thread_count()) };
     let mut s = ChatSession::new(&model, &options)?;
     let runs = args.runs.max(1);
-    let threads = cli.threads.unwrap_or_else(murmur_engine::platform::default_threads);
+    let threads = cli.thread_count();
     let mut json = serde_json::json!({ "model": model.info().path, "file_bytes": model.info().file_size, "threads": threads, "n_batch": args.batch });
 
     // Prefill and generation, like llama-bench's ppN and tgN.
@@ -215,17 +216,17 @@ fn read_bandwidth_gbps(threads: usize) -> f64 {
 }
 
 pub fn memory(cli: &Cli) -> Result<()> {
-    let threads = cli.threads.unwrap_or_else(murmur_engine::platform::default_threads);
+    let threads = cli.thread_count();
     let baseline = vm_hwm_mb();
     let llm_path = cli.model_path()?;
     let whisper_path = cli.whisper_path()?;
     let model = LlmModel::load(&llm_path)?;
-    let mut s = ChatSession::new(&model, &SessionOptions { n_ctx: 4096, threads: cli.threads, ..SessionOptions::default() })?;
+    let mut s = ChatSession::new(&model, &SessionOptions { n_ctx: 4096, threads: Some(cli.thread_count()), ..SessionOptions::default() })?;
     let mut t = Transcriber::load(&whisper_path)?;
     // Use both, so that compute buffers exist and the weights are paged in.
     s.send("What is HbA1c?", &SamplingParams { max_tokens: 16, ..SamplingParams::greedy() }, &CancelToken::new(), &mut |_| {})?;
     let speech: Vec<f32> = (0..16_000 * 3).map(|i| ((i as f32) * 0.05).sin() * 0.1).collect();
-    let _ = t.transcribe(&speech, &TranscribeOptions { vad: None, threads: cli.threads, ..TranscribeOptions::default() })?;
+    let _ = t.transcribe(&speech, &TranscribeOptions { vad: None, threads: Some(cli.thread_count()), ..TranscribeOptions::default() })?;
     let peak = vm_hwm_mb();
     let files = (std::fs::metadata(&llm_path)?.len() + std::fs::metadata(&whisper_path)?.len()) as f64 / (1024.0 * 1024.0);
     drop(s);

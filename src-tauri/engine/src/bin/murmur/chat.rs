@@ -67,7 +67,7 @@ pub fn ask(cli: &Cli, args: &AskArgs) -> Result<()> {
     if let Ok(mut c) = current.lock() {
         *c = Some(cancel.clone());
     }
-    output::stream_answer(worker.send(question, cli.sampling(), cancel)?, cli.stats)?;
+    output::stream_answer(worker.ask(question, cli.sampling(), cancel)?, cli.stats)?;
     Ok(())
 }
 
@@ -109,7 +109,7 @@ pub fn interactive(cli: &Cli, args: &ChatArgs) -> Result<()> {
         if let Ok(mut c) = current.lock() {
             *c = Some(cancel.clone());
         }
-        let result = output::stream_answer(worker.send(text, cli.sampling(), cancel)?, cli.stats);
+        let result = output::stream_answer(worker.ask(text, cli.sampling(), cancel)?, cli.stats);
         if let Ok(mut c) = current.lock() {
             *c = None;
         }

@@ -31,6 +31,12 @@ pub fn run(cli: &Cli, command: &ModelsCommand) -> Result<()> {
                 let default = if m.default { " (default)" } else { "" };
                 println!("{:<32} {role:<4} {:>8}  {:<10} {}{default}", m.id, mb(m.bytes), state, m.name);
             }
+            for m in store.imported(&catalog) {
+                let role = format!("{:?}", m.role).to_lowercase();
+                let size = std::fs::metadata(&m.path).map_or("?".to_string(), |md| mb(md.len()));
+                let state = if m.present { format!("imported ({})", m.path.display()) } else { format!("missing ({})", m.path.display()) };
+                println!("{:<32} {role:<4} {size:>8}  {state} {}", m.id, m.summary);
+            }
             Ok(())
         }
         ModelsCommand::Download { ids } => {
@@ -110,8 +116,11 @@ pub fn run(cli: &Cli, command: &ModelsCommand) -> Result<()> {
             }
         }
         ModelsCommand::Remove { id } => {
-            let entry = catalog.get(id)?;
-            if store.remove(entry)? {
+            let removed = match catalog.get(id) {
+                Ok(entry) => store.remove(entry)?,
+                Err(_) => store.remove_imported(id)?,
+            };
+            if removed {
                 println!("{id}: removed");
             } else {
                 println!("{id}: nothing to remove");

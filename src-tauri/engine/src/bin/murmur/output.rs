@@ -64,6 +64,7 @@ pub fn stream_answer(events: std::sync::mpsc::Receiver<ChatEvent>, show_stats: b
             ChatEvent::Error(e) => return Err(Box::new(e)),
         }
     }
+    // Unreachable: every answer stream ends with Done or Error (the engine's Sink).
     Err("the model stopped without finishing the answer".into())
 }
 

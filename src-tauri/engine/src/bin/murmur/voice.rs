@@ -4,25 +4,20 @@ use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use murmur_engine::asr::file::transcribe_file;
-use murmur_engine::asr::{
-    listen as start_listening, AsrWorker, AudioInput, ListenOptions, PacedWav, TranscribeOptions, Transcriber, VoiceEvent,
-    MEDICAL_VOCABULARY_HINT,
-};
+use murmur_engine::asr::{listen as start_listening, AsrWorker, AudioInput, ListenOptions, PacedWav, TranscribeOptions, Transcriber, VoiceEvent};
 use murmur_engine::audio::{capture, wav};
-use murmur_engine::CancelToken;
+use murmur_engine::llm::ChatEvent;
+use murmur_engine::voice::{voice_turn, VoiceTurnEvent, VoiceTurnOptions};
+use murmur_engine::{CancelToken, Sink};
 
 use crate::args::{Cli, ListenArgs, TranscribeArgs, VoiceArgs};
 use crate::{chat, output};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
+/// The engine's defaults for health questions (vocabulary hint included), on `--threads`.
 pub fn options(cli: &Cli, beam: Option<usize>) -> TranscribeOptions {
-    TranscribeOptions {
-        beam_size: beam,
-        threads: cli.threads,
-        initial_prompt: Some(MEDICAL_VOCABULARY_HINT.to_string()),
-        ..TranscribeOptions::default()
-    }
+    TranscribeOptions { beam_size: beam, threads: Some(cli.thread_count()), ..TranscribeOptions::default() }
 }
 
 fn load_transcriber(cli: &Cli) -> Result<Transcriber> {
@@ -35,7 +30,10 @@ fn load_transcriber(cli: &Cli) -> Result<Transcriber> {
 
 pub fn transcribe(cli: &Cli, args: &TranscribeArgs) -> Result<()> {
     let mut transcriber = load_transcriber(cli)?;
-    let opts = TranscribeOptions { timestamps: args.timestamps, audio_ctx: args.audio_ctx, ..options(cli, args.beam) };
+    let mut opts = TranscribeOptions { timestamps: args.timestamps, audio_ctx: args.audio_ctx, ..options(cli, args.beam) };
+    if args.no_vocabulary_hint {
+        opts.initial_prompt = None;
+    }
     let mut stdout = std::io::stdout().lock();
     let t = transcribe_file(&mut transcriber, &args.wav, &opts, |_| {})?;
     if cli.stats {
@@ -61,7 +59,7 @@ pub fn voice(cli: &Cli, args: &VoiceArgs) -> Result<()> {
     let worker = chat::load_worker(cli)?;
     worker.set_record(record)?;
     // Read the system prompt into the KV cache before Whisper runs (never both at once).
-    let _ = worker.prime(CancelToken::new())?.recv();
+    worker.prime_wait(CancelToken::new())?;
     let t = transcriber.transcribe(&pcm, &options(cli, None))?;
     if t.no_speech {
         return Err(format!("no speech found in {}", args.wav.display()).into());
@@ -70,7 +68,7 @@ pub fn voice(cli: &Cli, args: &VoiceArgs) -> Result<()> {
     if cli.stats {
         eprintln!("[stats] transcribed {:.0} ms of audio in {:.0} ms", t.audio_ms, t.elapsed_ms);
     }
-    output::stream_answer(worker.send(t.text, cli.sampling(), CancelToken::new())?, cli.stats)?;
+    output::stream_answer(worker.ask(t.text, cli.sampling(), CancelToken::new())?, cli.stats)?;
     Ok(())
 }
 
@@ -91,8 +89,6 @@ pub fn listen(cli: &Cli, args: &ListenArgs) -> Result<()> {
     let llm = if args.answer {
         let w = chat::load_worker(cli)?;
         w.set_record(record)?;
-        // The system prompt is read while nobody speaks yet.
-        let _ = w.prime(CancelToken::new())?.recv();
         Some(w)
     } else {
         None
@@ -109,53 +105,114 @@ pub fn listen(cli: &Cli, args: &ListenArgs) -> Result<()> {
         save_recording: args.save.clone(),
         ..ListenOptions::default()
     };
-    let session = start_listening(input, asr.client(), opts);
-    // Enter stops recording (push-to-talk released).
-    if args.file.is_none() && std::io::stdin().is_terminal() {
+    let mut view = ListenView { tty: std::io::stderr().is_terminal(), stats: cli.stats };
+    let Some(llm) = llm else {
+        // Listening only: the final transcript goes to stdout.
+        let (sink, events) = Sink::channel();
+        let session = start_listening(input, asr.client(), opts, sink)?;
+        enter_stops(args.file.is_none(), {
+            let h = session.handle();
+            move || h.stop()
+        });
+        for event in events {
+            if let Some(t) = view.show(event)? {
+                if t.no_speech {
+                    return Err("no speech heard".into());
+                }
+                println!("{}", t.text);
+            }
+        }
+        return Ok(());
+    };
+
+    // Listening, then the answer: the engine's voice turn (the model reads its instructions
+    // while you speak).
+    let (sink, events) = Sink::channel();
+    let turn = voice_turn(llm.client(), asr.client(), input, VoiceTurnOptions { listen: opts, sampling: cli.sampling(), prime: true }, sink)?;
+    enter_stops(args.file.is_none(), {
+        let h = turn.handle();
+        move || h.stop()
+    });
+    let (answer_tx, answer_rx) = std::sync::mpsc::channel();
+    for event in events {
+        match event {
+            VoiceTurnEvent::Listening(e) => {
+                view.show(e)?;
+            }
+            VoiceTurnEvent::Heard { transcript, final_ms } => {
+                view.clear();
+                if cli.stats {
+                    eprintln!("[stats] {:.0} ms of audio; final transcript {final_ms:.0} ms after the stop", transcript.audio_ms);
+                }
+                println!("{}", transcript.text);
+            }
+            VoiceTurnEvent::NoSpeech => return Err("no speech heard".into()),
+            VoiceTurnEvent::Answer(e) => {
+                let end = matches!(e, ChatEvent::Done(_) | ChatEvent::Error(_));
+                let _ = answer_tx.send(e);
+                if end {
+                    break;
+                }
+            }
+            VoiceTurnEvent::Error(e) => return Err(Box::new(e)),
+        }
+    }
+    drop(answer_tx);
+    output::stream_answer(answer_rx, cli.stats)?;
+    drop(turn);
+    Ok(())
+}
+
+/// Enter stops recording (push-to-talk released), when the microphone is the input.
+fn enter_stops(mic: bool, stop: impl FnOnce() + Send + 'static) {
+    if mic && std::io::stdin().is_terminal() {
         eprintln!("Listening… speak, then press Enter (or pause) to stop.");
-        let stopper = session.stop_token();
         std::thread::spawn(move || {
             let mut line = String::new();
             let _ = std::io::stdin().read_line(&mut line);
-            stopper.cancel();
+            stop();
         });
     }
-    let tty = std::io::stderr().is_terminal();
-    let mut transcript = None;
-    for event in session.events() {
+}
+
+/// Shows listening progress on stderr.
+struct ListenView {
+    tty: bool,
+    stats: bool,
+}
+
+impl ListenView {
+    fn clear(&self) {
+        if self.tty {
+            eprint!("\r\x1b[K");
+        }
+    }
+
+    /// Shows one event; returns the final transcript when it comes.
+    fn show(&mut self, event: VoiceEvent) -> Result<Option<murmur_engine::asr::Transcript>> {
         match event {
             VoiceEvent::Started { device, sample_rate, channels } => {
                 tracing::info!(%device, sample_rate, channels, "recording");
                 eprintln!("[recording from {device}: {sample_rate} Hz, {channels} ch]");
             }
-            VoiceEvent::Level(_) => {}
+            VoiceEvent::Level(_) | VoiceEvent::Transcribing => {}
             VoiceEvent::SpeechStarted => eprintln!("[speech]"),
             VoiceEvent::Partial { stable, tail } => {
-                if tty {
+                if self.tty {
                     eprint!("\r\x1b[K… {stable} {tail}");
                 } else {
                     eprintln!("partial: {stable} | {tail}");
                 }
             }
-            VoiceEvent::Final { transcript: t, stopped_at } => {
-                if tty {
-                    eprint!("\r\x1b[K");
+            VoiceEvent::Final { transcript, final_ms } => {
+                self.clear();
+                if self.stats {
+                    eprintln!("[stats] {:.0} ms of audio; final transcript {final_ms:.0} ms after the stop", transcript.audio_ms);
                 }
-                if cli.stats {
-                    eprintln!("[stats] {:.0} ms of audio; final transcript {:.0} ms after the stop", t.audio_ms, stopped_at.elapsed().as_secs_f64() * 1000.0);
-                }
-                transcript = Some(t);
+                return Ok(Some(transcript));
             }
             VoiceEvent::Error(e) => return Err(Box::new(e)),
         }
+        Ok(None)
     }
-    let t = transcript.ok_or("listening ended without a transcript")?;
-    if t.no_speech {
-        return Err("no speech heard".into());
-    }
-    println!("{}", t.text);
-    if let Some(llm) = llm {
-        output::stream_answer(llm.send(t.text, cli.sampling(), CancelToken::new())?, cli.stats)?;
-    }
-    Ok(())
 }

@@ -1,0 +1,150 @@
+//! The voice turn, the product's main path, in one place for the app and the CLI:
+//! prime the language model while the person speaks → the final transcript when they stop →
+//! the answer, streamed. Whisper and the LLM never compute at once: priming holds the
+//! LLM-busy gate, and partial transcripts wait for it.
+
+use serde::{Deserialize, Serialize};
+use std::sync::{Arc, Mutex};
+
+use crate::asr::{listen, AsrClient, AudioInput, ListenHandle, ListenOptions, Listening, Transcript, VoiceError, VoiceEvent};
+use crate::error::EngineError;
+use crate::llm::{ChatEvent, LlmClient, SamplingParams};
+use crate::stream::{Sink, StreamEvent};
+use crate::CancelToken;
+
+/// Events of one voice turn, in order. It ends with `NoSpeech`, the answer's `Done` or
+/// `Error`, or `Error`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", content = "data", rename_all = "snake_case")]
+pub enum VoiceTurnEvent {
+    /// Listening: started, levels, speech started, partial transcripts, transcribing.
+    Listening(VoiceEvent),
+    /// The final transcript, now being answered.
+    Heard { transcript: Transcript, final_ms: f64 },
+    /// Nothing was said (silence, noise, a tap on the mic): no answer.
+    NoSpeech,
+    /// The answer: trimmed notices, tokens, and its `Done` or `Error` (which ends the turn).
+    Answer(ChatEvent),
+    /// Listening failed (no microphone, permission denied, cancelled, …).
+    Error(EngineError),
+}
+
+impl StreamEvent for VoiceTurnEvent {
+    fn is_terminal(&self) -> bool {
+        match self {
+            Self::NoSpeech | Self::Error(_) => true,
+            Self::Answer(e) => e.is_terminal(),
+            Self::Listening(_) | Self::Heard { .. } => false,
+        }
+    }
+    fn interrupted(error: EngineError) -> Self {
+        Self::Error(error)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct VoiceTurnOptions {
+    pub listen: ListenOptions,
+    pub sampling: SamplingParams,
+    /// Prefill the system prompt (and record) while the person speaks.
+    pub prime: bool,
+}
+
+impl Default for VoiceTurnOptions {
+    fn default() -> Self {
+        Self { listen: ListenOptions::default(), sampling: SamplingParams::default(), prime: true }
+    }
+}
+
+/// A running voice turn. Dropping it cancels whatever is left of it.
+#[derive(Debug)]
+pub struct VoiceTurn {
+    listening: Listening,
+    cancel: CancelToken,
+}
+
+/// A clonable handle to stop or cancel a voice turn from another thread.
+#[derive(Clone, Debug)]
+pub struct VoiceTurnHandle {
+    listening: ListenHandle,
+    cancel: CancelToken,
+}
+
+impl VoiceTurnHandle {
+    /// The person is done speaking (mic button released): transcribe and answer.
+    pub fn stop(&self) {
+        self.listening.stop();
+    }
+
+    /// Cancel: no transcript, or stop the answer.
+    pub fn cancel(&self) {
+        self.cancel.cancel();
+        self.listening.abort();
+    }
+}
+
+impl VoiceTurn {
+    pub fn handle(&self) -> VoiceTurnHandle {
+        VoiceTurnHandle { listening: self.listening.handle(), cancel: self.cancel.clone() }
+    }
+
+    pub fn stop(&self) {
+        self.listening.stop();
+    }
+
+    pub fn cancel(&self) {
+        self.handle().cancel();
+    }
+}
+
+impl Drop for VoiceTurn {
+    fn drop(&mut self) {
+        // This turn's priming or answer stops at once; listening is aborted as it drops.
+        self.cancel.cancel();
+    }
+}
+
+/// Starts a voice turn: listens on `input`, primes `llm` meanwhile, and answers the final
+/// transcript. All events go to `events`.
+pub fn voice_turn(
+    llm: LlmClient,
+    asr: AsrClient,
+    input: Box<dyn AudioInput>,
+    options: VoiceTurnOptions,
+    events: Sink<VoiceTurnEvent>,
+) -> Result<VoiceTurn, VoiceError> {
+    let cancel = CancelToken::new();
+    let events = Arc::new(Mutex::new(events));
+    if options.prime {
+        // Errors here (e.g. a record too long) come back with the answer itself.
+        let _ = llm.prime(cancel.clone());
+    }
+    let (to_turn, answer_llm, answer_cancel, sampling) = (events.clone(), llm.clone(), cancel.clone(), options.sampling.clone());
+    let listen_sink = Sink::new(move |e: VoiceEvent| {
+        let send = |ev: VoiceTurnEvent| {
+            if let Ok(mut sink) = to_turn.lock() {
+                sink.send(ev);
+            }
+        };
+        match e {
+            VoiceEvent::Final { transcript, .. } if transcript.no_speech => send(VoiceTurnEvent::NoSpeech),
+            VoiceEvent::Final { transcript, final_ms } => {
+                let text = transcript.text.clone();
+                send(VoiceTurnEvent::Heard { transcript, final_ms });
+                let to_answer = to_turn.clone();
+                let answer = Sink::new(move |c: ChatEvent| {
+                    if let Ok(mut sink) = to_answer.lock() {
+                        sink.send(VoiceTurnEvent::Answer(c));
+                    }
+                });
+                // If the model worker has stopped, the answer's sink is dropped and the turn
+                // ends with its error.
+                let _ = answer_llm.send(text, sampling.clone(), answer_cancel.clone(), answer);
+            }
+            VoiceEvent::Error(e) => send(VoiceTurnEvent::Error(e)),
+            other => send(VoiceTurnEvent::Listening(other)),
+        }
+    });
+    let listening = listen(input, asr, options.listen, listen_sink)?;
+    Ok(VoiceTurn { listening, cancel })
+}
