@@ -5,7 +5,7 @@
 #   bash scripts/run.sh voice question.wav
 # The build is cargo's dev profile, shared with the tests: every dependency (llama.cpp and
 # whisper.cpp included) is compiled optimised, so it runs at full speed.
-set -euo pipefail
+set -Eeuo pipefail
 trap 'echo "run: failed at line $LINENO: $BASH_COMMAND (exit $?)" >&2' ERR
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"

@@ -3,15 +3,18 @@
 # package (fetched and checksum-verified by cargo itself) unpacked into the git-ignored .deps/,
 # plus our small patch from patches/. No third-party source is committed.
 # Idempotent: a crate whose .deps/ copy already carries its patch is left alone.
-set -euo pipefail
+set -Eeuo pipefail
 trap 'echo "setup-deps: failed at line $LINENO: $BASH_COMMAND (exit $?)" >&2' ERR
 root=$(cd "$(dirname "$0")/.." && pwd)
 cargo_home=${CARGO_HOME:-$HOME/.cargo}
+# Where the patched crates go (Cargo.toml's [patch.crates-io] expects .deps/; tests of this
+# script point it elsewhere).
+deps=${MURMUR_DEPS_DIR:-$root/.deps}
 
 patch_crate() {
   local name=$1 version=$2
   local patch_file="$root/patches/$name-$version.patch"
-  local dest="$root/.deps/$name-$version"
+  local dest="$deps/$name-$version"
   local want
   want=$(sha256sum "$patch_file" | cut -d' ' -f1)
   if [ -f "$dest/.murmur-patch.sha256" ] && [ "$(cat "$dest/.murmur-patch.sha256")" = "$want" ]; then

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages the engine and its tests need (Debian/Ubuntu), if missing.
 # Uses sudo when not root. Checks for a Rust toolchain.
-set -euo pipefail
+set -Eeuo pipefail
 trap 'echo "setup-system: failed at line $LINENO: $BASH_COMMAND (exit $?)" >&2' ERR
 
 packages=(
