@@ -32,3 +32,24 @@ pub mod worker;
 pub use cancel::CancelToken;
 pub use error::{EngineError, ErrorCode};
 pub use stream::Sink;
+
+#[cfg(test)]
+mod tests {
+    /// What the app keeps in its state and uses from command threads must be shareable.
+    #[test]
+    fn handles_are_send_and_sync() {
+        fn shareable<T: Send + Sync>() {}
+        fn sendable<T: Send>() {}
+        shareable::<crate::llm::LlmWorker>();
+        shareable::<crate::llm::LlmClient>();
+        shareable::<crate::asr::AsrWorker>();
+        shareable::<crate::asr::AsrClient>();
+        shareable::<crate::asr::Listening>();
+        shareable::<crate::asr::ListenHandle>();
+        shareable::<crate::voice::VoiceTurn>();
+        shareable::<crate::voice::VoiceTurnHandle>();
+        shareable::<crate::models::Downloader>();
+        sendable::<crate::audio::capture::Capture>();
+        sendable::<crate::Sink<crate::llm::ChatEvent>>();
+    }
+}
