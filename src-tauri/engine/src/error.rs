@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// Stable error codes, serialised as `"area.name"` strings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub enum ErrorCode {
     // ── model files (language and speech models alike) ──────────────────────────────────
     /// The model file does not exist (moved, deleted, or never installed).
@@ -35,6 +36,9 @@ pub enum ErrorCode {
     /// llama.cpp or whisper.cpp refused to load a file that passed the preflight checks.
     #[serde(rename = "model.load_failed")]
     ModelLoadFailed,
+    /// The model is installed but not loaded yet (the app loads it after onboarding).
+    #[serde(rename = "model.not_loaded")]
+    ModelNotLoaded,
 
     // ── the language model ─────────────────────────────────────────────────────────────
     /// The inference context could not be created (usually: not enough memory).
@@ -146,6 +150,25 @@ pub enum ErrorCode {
     #[serde(rename = "store.io")]
     StoreIo,
 
+    // ── settings ───────────────────────────────────────────────────────────────────────
+    /// A setting is out of range (the message says which and the range).
+    #[serde(rename = "settings.invalid")]
+    SettingsInvalid,
+    /// The settings file is damaged; it was left as it is and the defaults are used.
+    #[serde(rename = "settings.unreadable")]
+    SettingsUnreadable,
+    /// The settings could not be saved.
+    #[serde(rename = "settings.write")]
+    SettingsWrite,
+
+    // ── requests ─────────────────────────────────────────────────────────────────────────
+    /// A request the app cannot take as it is (empty message, a record of the wrong kind…).
+    #[serde(rename = "input.invalid")]
+    InvalidInput,
+    /// An answer (or a voice turn) is already running: stop it or wait.
+    #[serde(rename = "busy")]
+    Busy,
+
     // ── workers and streams ────────────────────────────────────────────────────────────
     /// The request was cancelled (Stop, a closed screen, a worker shutting down).
     #[serde(rename = "cancelled")]
@@ -172,6 +195,7 @@ pub const ALL: &[ErrorCode] = &[
     ErrorCode::ModelDamaged,
     ErrorCode::ModelUnsupported,
     ErrorCode::ModelLoadFailed,
+    ErrorCode::ModelNotLoaded,
     ErrorCode::LlmContext,
     ErrorCode::LlmTemplate,
     ErrorCode::MessageTooLong,
@@ -206,6 +230,11 @@ pub const ALL: &[ErrorCode] = &[
     ErrorCode::ImportExists,
     ErrorCode::ImportIo,
     ErrorCode::StoreIo,
+    ErrorCode::SettingsInvalid,
+    ErrorCode::SettingsUnreadable,
+    ErrorCode::SettingsWrite,
+    ErrorCode::InvalidInput,
+    ErrorCode::Busy,
     ErrorCode::Cancelled,
     ErrorCode::WorkerStopped,
 ];
@@ -220,6 +249,7 @@ const NAMES: &[&str] = &[
     "model.damaged",
     "model.unsupported",
     "model.load_failed",
+    "model.not_loaded",
     "llm.context",
     "llm.template",
     "llm.message_too_long",
@@ -254,6 +284,11 @@ const NAMES: &[&str] = &[
     "import.exists",
     "import.io",
     "store.io",
+    "settings.invalid",
+    "settings.unreadable",
+    "settings.write",
+    "input.invalid",
+    "busy",
     "cancelled",
     "worker.stopped",
 ];
@@ -266,6 +301,7 @@ impl std::fmt::Display for ErrorCode {
 
 /// An engine error as the app sees it: a stable code to switch on and a message for people.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[error("{message}")]
 pub struct EngineError {
     pub code: ErrorCode,

@@ -25,6 +25,7 @@ pub mod llm;
 pub mod models;
 pub mod platform;
 pub mod prompts;
+pub mod settings;
 pub mod stream;
 pub mod voice;
 pub mod worker;

@@ -75,6 +75,44 @@ impl<T: StreamEvent> Drop for Sink<T> {
     }
 }
 
+/// Events that can be merged with the next one (consecutive answer tokens).
+pub trait Coalesce: Sized {
+    /// Appends `next` to `self` if both are of a mergeable kind; otherwise gives it back.
+    fn merge(&mut self, next: Self) -> Option<Self>;
+}
+
+impl<T: StreamEvent + Coalesce> Sink<T> {
+    /// A sink that delivers at most about one message per `interval` (a display frame):
+    /// mergeable events arriving sooner than `interval` after the last delivery are merged and
+    /// go out with the next event. Nothing waits for a timer: an event is held back only while
+    /// events come faster than one per interval, and any other event (done, error) flushes.
+    pub fn coalescing(interval: std::time::Duration, mut deliver: impl FnMut(T) + Send + 'static) -> Self {
+        let mut held: Option<T> = None;
+        let mut last: Option<std::time::Instant> = None;
+        Self::new(move |event: T| {
+            let terminal = event.is_terminal();
+            let event = match held.take() {
+                Some(mut h) => match h.merge(event) {
+                    None => h,
+                    Some(next) => {
+                        deliver(h);
+                        last = Some(std::time::Instant::now());
+                        next
+                    }
+                },
+                None => event,
+            };
+            let due = last.is_none_or(|t| t.elapsed() >= interval);
+            if terminal || due {
+                deliver(event);
+                last = Some(std::time::Instant::now());
+            } else {
+                held = Some(event);
+            }
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,6 +131,41 @@ mod tests {
         fn interrupted(error: EngineError) -> Self {
             Ev::Error(error.code)
         }
+    }
+
+    impl Coalesce for Ev {
+        fn merge(&mut self, next: Self) -> Option<Self> {
+            match (self, next) {
+                (Ev::Item(a), Ev::Item(b)) => {
+                    *a += b;
+                    None
+                }
+                (_, next) => Some(next),
+            }
+        }
+    }
+
+    #[test]
+    fn coalescing_merges_bursts_and_flushes_on_the_end() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut sink = Sink::coalescing(std::time::Duration::from_secs(3600), move |e| {
+            let _ = tx.send(e);
+        });
+        for _ in 0..5 {
+            sink.send(Ev::Item(1));
+        }
+        sink.send(Ev::Done);
+        // The first goes at once; the burst after it is merged and flushed with the end.
+        assert_eq!(rx.try_iter().collect::<Vec<_>>(), vec![Ev::Item(1), Ev::Item(4), Ev::Done]);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut sink = Sink::coalescing(std::time::Duration::ZERO, move |e| {
+            let _ = tx.send(e);
+        });
+        sink.send(Ev::Item(1));
+        sink.send(Ev::Item(2));
+        drop(sink);
+        // Slow enough events are not merged; a dropped sink still ends the stream.
+        assert_eq!(rx.try_iter().collect::<Vec<_>>(), vec![Ev::Item(1), Ev::Item(2), Ev::Error(ErrorCode::WorkerStopped)]);
     }
 
     #[test]

@@ -9,12 +9,13 @@ use std::sync::{Arc, Mutex};
 use crate::asr::{listen, AsrClient, AudioInput, ListenHandle, ListenOptions, Listening, Transcript, VoiceError, VoiceEvent};
 use crate::error::EngineError;
 use crate::llm::{ChatEvent, LlmClient, SamplingParams};
-use crate::stream::{Sink, StreamEvent};
+use crate::stream::{Coalesce, Sink, StreamEvent};
 use crate::CancelToken;
 
 /// Events of one voice turn, in order. It ends with `NoSpeech`, the answer's `Done` or
 /// `Error`, or `Error`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(tag = "event", content = "data", rename_all = "snake_case")]
 pub enum VoiceTurnEvent {
     /// Listening: started, levels, speech started, partial transcripts, transcribing.
@@ -39,6 +40,20 @@ impl StreamEvent for VoiceTurnEvent {
     }
     fn interrupted(error: EngineError) -> Self {
         Self::Error(error)
+    }
+}
+
+impl crate::stream::Coalesce for VoiceTurnEvent {
+    fn merge(&mut self, next: Self) -> Option<Self> {
+        match (self, next) {
+            (Self::Answer(a), Self::Answer(b)) => a.merge(b).map(Self::Answer),
+            // Only the newest level matters to a meter.
+            (Self::Listening(VoiceEvent::Level(a)), Self::Listening(VoiceEvent::Level(b))) => {
+                *a = b;
+                None
+            }
+            (_, next) => Some(next),
+        }
     }
 }
 

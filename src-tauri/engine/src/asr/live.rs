@@ -139,6 +139,7 @@ impl Default for ListenOptions {
 
 /// What a listening session reports, in order. It always ends with `Final` or `Error`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(tag = "event", content = "data", rename_all = "snake_case")]
 pub enum VoiceEvent {
     Started { device: String, sample_rate: u32, channels: u16 },

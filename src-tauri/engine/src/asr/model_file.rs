@@ -10,6 +10,7 @@ use super::AsrError;
 const GGML_MAGIC: u32 = 0x6767_6d6c;
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct WhisperModelInfo {
     pub n_vocab: i32,
     pub n_audio_layer: i32,

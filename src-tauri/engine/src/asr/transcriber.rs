@@ -21,6 +21,7 @@ pub const MEDICAL_VOCABULARY_HINT: &str =
     "LDL, HDL, A1c, ferritin, TSH, cholesterol, triglycerides, hemoglobin, creatinine, blood pressure, thyroid.";
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct TranscribeOptions {
     /// ISO code ("en"), or `None` to detect (multilingual models only).
     pub language: Option<String>,
@@ -62,6 +63,7 @@ impl TranscribeOptions {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Segment {
     pub start_ms: i64,
     pub end_ms: i64,
@@ -70,6 +72,7 @@ pub struct Segment {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Transcript {
     /// The whole transcript, trimmed; empty when `no_speech`.
     pub text: String,

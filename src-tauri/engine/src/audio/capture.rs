@@ -66,6 +66,7 @@ impl CaptureError {
 
 /// An input device as the person would pick it.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct InputDevice {
     pub name: String,
     pub is_default: bool,

@@ -1,6 +1,7 @@
 //! Input level for the mic meter: RMS and peak over ~50 ms windows (20 updates a second).
 
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Level {
     pub rms: f32,
     pub peak: f32,

@@ -15,6 +15,7 @@ pub const FRAME: usize = 256;
 pub const FRAME_MS: f64 = FRAME as f64 * 1000.0 / WHISPER_SAMPLE_RATE as f64;
 
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct VadConfig {
     /// earshot score at or above which a frame is voice.
     pub threshold: f32,

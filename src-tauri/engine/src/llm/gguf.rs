@@ -14,6 +14,7 @@ pub const SUPPORTED_ARCHITECTURES: &[&str] = &["qwen2", "qwen3", "llama"];
 
 /// What the header says about a model.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct GgufInfo {
     pub path: PathBuf,
     pub file_size: u64,

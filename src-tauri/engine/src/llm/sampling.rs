@@ -4,6 +4,7 @@ use llama_cpp_2::sampling::LlamaSampler;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SamplingParams {
     /// 0 means greedy (deterministic), whatever the other settings say.
     pub temperature: f32,

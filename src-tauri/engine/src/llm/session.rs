@@ -23,6 +23,7 @@ use crate::{platform, prompts, CancelToken};
 
 /// Context settings.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SessionOptions {
     /// Context window in tokens (KV cache size).
     pub n_ctx: u32,
@@ -40,6 +41,7 @@ impl Default for SessionOptions {
 
 /// Why an answer ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum FinishReason {
     /// The model ended its answer.
@@ -54,6 +56,7 @@ pub enum FinishReason {
 
 /// Figures for one turn.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct TurnStats {
     /// Tokens in the rendered conversation for this turn.
     pub prompt_tokens: usize,
@@ -83,6 +86,7 @@ pub enum TurnEvent<'a> {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Turn {
     pub user: String,
     pub assistant: String,
@@ -282,6 +286,12 @@ impl<'m> ChatSession<'m> {
     fn bench_tokens(&self, n: usize) -> Vec<LlamaToken> {
         let base = self.tokenize("The patient's lipid panel shows total cholesterol, LDL, HDL and triglycerides. ");
         base.iter().copied().cycle().take(n).collect()
+    }
+
+    /// Takes the last exchange out of the conversation (to ask again: "regenerate"). The KV
+    /// cache keeps the prefix before it, so asking again re-reads only the question.
+    pub fn retract_last(&mut self) -> Option<Turn> {
+        self.turns.pop()
     }
 
     /// Replaces the conversation (e.g. a saved one reopened). The KV cache is reused as far

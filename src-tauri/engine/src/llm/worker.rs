@@ -17,6 +17,7 @@ use crate::CancelToken;
 
 /// Events of one answer, in order; the last is `Done` or `Error`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(tag = "event", content = "data", rename_all = "snake_case")]
 pub enum ChatEvent {
     /// The oldest turns were dropped to fit the context.
@@ -38,8 +39,21 @@ impl StreamEvent for ChatEvent {
     }
 }
 
+impl crate::stream::Coalesce for ChatEvent {
+    fn merge(&mut self, next: Self) -> Option<Self> {
+        match (self, next) {
+            (Self::Token(a), Self::Token(b)) => {
+                a.push_str(&b);
+                None
+            }
+            (_, next) => Some(next),
+        }
+    }
+}
+
 /// What the session holds, for the app to show and for tests.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SessionSnapshot {
     /// The system message as the model reads it (instructions, then any record).
     pub system_message: String,
@@ -67,6 +81,7 @@ pub enum Request {
     SetRecord(Option<String>),
     ClearHistory,
     Restore(Vec<Turn>),
+    RetractLast(Sender<Option<Turn>>),
     Snapshot(Sender<SessionSnapshot>),
 }
 
@@ -126,6 +141,13 @@ impl LlmClient {
     /// Replaces the conversation with saved turns (the cache is reused as far as it matches).
     pub fn restore(&self, turns: Vec<Turn>) -> Result<(), LlmError> {
         self.request(Request::Restore(turns))
+    }
+
+    /// Takes the last exchange out of the conversation and returns it (to ask it again).
+    pub fn retract_last(&self) -> Result<Option<Turn>, LlmError> {
+        let (tx, rx) = channel();
+        self.request(Request::RetractLast(tx))?;
+        rx.recv().map_err(|_| LlmError::Worker(WorkerError::Stopped("llm")))
     }
 
     pub fn snapshot(&self) -> Result<SessionSnapshot, LlmError> {
@@ -222,6 +244,9 @@ fn serve(session: &mut ChatSession<'_>, request: Request, cancel: &CancelToken) 
         Request::SetRecord(record) => session.set_record(record.as_deref()),
         Request::ClearHistory => session.clear_history(),
         Request::Restore(turns) => session.restore_history(turns),
+        Request::RetractLast(reply) => {
+            let _ = reply.send(session.retract_last());
+        }
         Request::Snapshot(reply) => {
             let _ = reply.send(SessionSnapshot {
                 system_message: session.system_message(),

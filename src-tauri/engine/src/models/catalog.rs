@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 const EMBEDDED: &str = include_str!("../../../../models/catalog.json");
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Llm,
@@ -15,6 +16,7 @@ pub enum Role {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct CatalogEntry {
     pub id: String,
     pub role: Role,
@@ -35,6 +37,7 @@ pub struct CatalogEntry {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Catalog {
     pub version: u32,
     #[serde(default)]

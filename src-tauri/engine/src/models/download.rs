@@ -57,6 +57,7 @@ impl Default for DownloadOptions {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum DownloadState {
     Queued,
@@ -70,6 +71,7 @@ pub enum DownloadState {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct DownloadProgress {
     pub id: String,
     pub state: DownloadState,

@@ -12,6 +12,7 @@ use crate::asr::{model_file, AsrError};
 use crate::llm::{GgufInfo, LlmError};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "lowercase")]
 pub enum ImportMode {
     /// Copy into the model store (safe if the original moves; uses the space twice).
@@ -21,6 +22,7 @@ pub enum ImportMode {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Imported {
     pub id: String,
     pub role: Role,

@@ -16,6 +16,7 @@ pub struct ModelStore {
 
 /// What is on the device for one catalog entry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum Installed {
     Missing,
@@ -40,6 +41,7 @@ pub struct Reference {
 
 /// A model imported under an id of its own (not a catalog entry).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ImportedModel {
     pub id: String,
     pub role: Role,
@@ -52,6 +54,7 @@ pub struct ImportedModel {
 
 /// The model the engine would use for a role, and where it came from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ChosenModel {
     pub id: String,
     pub role: Role,

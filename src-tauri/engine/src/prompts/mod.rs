@@ -28,6 +28,7 @@ or thoughts of self-harm), tell them to contact emergency services right away.";
 
 /// What the person asks the assistant to do with an attached record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "lowercase")]
 pub enum Task {
     /// Explain these results.
