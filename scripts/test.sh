@@ -17,6 +17,7 @@ export MURMUR_TEST_SKIPS=$(mktemp)
 trap 'rm -f "$log" "$MURMUR_TEST_SKIPS"' EXIT
 
 set +e
+trap - ERR  # from here on, each step's status is collected and reported below
 python3 -m unittest discover -s tests/fixtures -p 'test_*.py' 2>&1 | tee -a "$log"
 py_status=${PIPESTATUS[0]}
 

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use crate::asr::{listen, AsrClient, AudioInput, ListenHandle, ListenOptions, Listening, Transcript, VoiceError, VoiceEvent};
 use crate::error::EngineError;
 use crate::llm::{ChatEvent, LlmClient, SamplingParams};
-use crate::stream::{Coalesce, Sink, StreamEvent};
+use crate::stream::{Sink, StreamEvent};
 use crate::CancelToken;
 
 /// Events of one voice turn, in order. It ends with `NoSpeech`, the answer's `Done` or
@@ -20,8 +20,9 @@ use crate::CancelToken;
 pub enum VoiceTurnEvent {
     /// Listening: started, levels, speech started, partial transcripts, transcribing.
     Listening(VoiceEvent),
-    /// The final transcript, now being answered.
-    Heard { transcript: Transcript, final_ms: f64 },
+    /// The final transcript. With `answering`, the answer follows; without (no auto-send:
+    /// the transcript goes into the input for the person to edit), the turn ends here.
+    Heard { transcript: Transcript, final_ms: f64, answering: bool },
     /// Nothing was said (silence, noise, a tap on the mic): no answer.
     NoSpeech,
     /// The answer: trimmed notices, tokens, and its `Done` or `Error` (which ends the turn).
@@ -35,7 +36,8 @@ impl StreamEvent for VoiceTurnEvent {
         match self {
             Self::NoSpeech | Self::Error(_) => true,
             Self::Answer(e) => e.is_terminal(),
-            Self::Listening(_) | Self::Heard { .. } => false,
+            Self::Heard { answering, .. } => !answering,
+            Self::Listening(_) => false,
         }
     }
     fn interrupted(error: EngineError) -> Self {
@@ -63,11 +65,13 @@ pub struct VoiceTurnOptions {
     pub sampling: SamplingParams,
     /// Prefill the system prompt (and record) while the person speaks.
     pub prime: bool,
+    /// Answer the transcript at once (auto-send); otherwise the turn ends with it.
+    pub answer: bool,
 }
 
 impl Default for VoiceTurnOptions {
     fn default() -> Self {
-        Self { listen: ListenOptions::default(), sampling: SamplingParams::default(), prime: true }
+        Self { listen: ListenOptions::default(), sampling: SamplingParams::default(), prime: true, answer: true }
     }
 }
 
@@ -134,7 +138,7 @@ pub fn voice_turn(
         // Errors here (e.g. a record too long) come back with the answer itself.
         let _ = llm.prime(cancel.clone());
     }
-    let (to_turn, answer_llm, answer_cancel, sampling) = (events.clone(), llm.clone(), cancel.clone(), options.sampling.clone());
+    let (to_turn, answer_llm, answer_cancel, sampling, answering) = (events.clone(), llm.clone(), cancel.clone(), options.sampling.clone(), options.answer);
     let listen_sink = Sink::new(move |e: VoiceEvent| {
         let send = |ev: VoiceTurnEvent| {
             if let Ok(mut sink) = to_turn.lock() {
@@ -143,9 +147,10 @@ pub fn voice_turn(
         };
         match e {
             VoiceEvent::Final { transcript, .. } if transcript.no_speech => send(VoiceTurnEvent::NoSpeech),
+            VoiceEvent::Final { transcript, final_ms } if !answering => send(VoiceTurnEvent::Heard { transcript, final_ms, answering }),
             VoiceEvent::Final { transcript, final_ms } => {
                 let text = transcript.text.clone();
-                send(VoiceTurnEvent::Heard { transcript, final_ms });
+                send(VoiceTurnEvent::Heard { transcript, final_ms, answering });
                 let to_answer = to_turn.clone();
                 let answer = Sink::new(move |c: ChatEvent| {
                     if let Ok(mut sink) = to_answer.lock() {

@@ -160,6 +160,7 @@ fn the_voice_turn_primes_transcribes_and_answers() {
         listen: ListenOptions { auto_stop_silence: Some(Duration::from_millis(1000)), transcribe: common::transcribe_options(), ..ListenOptions::default() },
         sampling: greedy(24),
         prime: true,
+        answer: true,
     };
     let (sink, rx) = Sink::channel();
     let turn = voice_turn(llm.client(), asr.client(), Box::new(input), options, sink).expect("turn");

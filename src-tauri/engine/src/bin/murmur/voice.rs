@@ -128,7 +128,7 @@ pub fn listen(cli: &Cli, args: &ListenArgs) -> Result<()> {
     // Listening, then the answer: the engine's voice turn (the model reads its instructions
     // while you speak).
     let (sink, events) = Sink::channel();
-    let turn = voice_turn(llm.client(), asr.client(), input, VoiceTurnOptions { listen: opts, sampling: cli.sampling(), prime: true }, sink)?;
+    let turn = voice_turn(llm.client(), asr.client(), input, VoiceTurnOptions { listen: opts, sampling: cli.sampling(), prime: true, answer: true }, sink)?;
     enter_stops(args.file.is_none(), {
         let h = turn.handle();
         move || h.stop()
@@ -139,7 +139,7 @@ pub fn listen(cli: &Cli, args: &ListenArgs) -> Result<()> {
             VoiceTurnEvent::Listening(e) => {
                 view.show(e)?;
             }
-            VoiceTurnEvent::Heard { transcript, final_ms } => {
+            VoiceTurnEvent::Heard { transcript, final_ms, .. } => {
                 view.clear();
                 if cli.stats {
                     eprintln!("[stats] {:.0} ms of audio; final transcript {final_ms:.0} ms after the stop", transcript.audio_ms);
