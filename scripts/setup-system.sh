@@ -6,11 +6,14 @@ trap 'echo "setup-system: failed at line $LINENO: $BASH_COMMAND (exit $?)" >&2' 
 
 packages=(
   build-essential pkg-config cmake clang libclang-dev   # llama.cpp / whisper.cpp / bindgen
-  binutils patch                                        # nm (single-ggml test); patching whisper-rs-sys
+  binutils patch curl                                   # nm (single-ggml test); patching; run.sh's host check
   python3 python3-pip python3-numpy                     # test-model fetch and conversion
   libasound2-dev                                        # cpal (ALSA) for microphone capture
   espeak-ng sox                                         # test speech
   pulseaudio pulseaudio-utils libasound2-plugins alsa-utils  # a virtual microphone for tests
+  libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev  # the Tauri app (WebKitGTK)
+  libdbus-1-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
+  xvfb xauth webkit2gtk-driver imagemagick xdotool         # the real app window in tests, screenshots
 )
 
 missing=()
@@ -29,6 +32,20 @@ fi
 if ! command -v cargo >/dev/null 2>&1; then
   echo "setup-system: no Rust toolchain. Install one with rustup (https://rustup.rs), then run this again." >&2
   exit 1
+fi
+
+# Node.js for the UI build and its tests (Vite 6 needs Node 18 or newer).
+node_major=$(node --version 2>/dev/null | sed -E 's/^v([0-9]+).*/\1/' || true)
+if [ -z "$node_major" ] || [ "$node_major" -lt 18 ] || ! command -v npm >/dev/null 2>&1; then
+  echo "setup-system: installing Node.js and npm" >&2
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=900 nodejs npm >&2
+  node_major=$(node --version | sed -E 's/^v([0-9]+).*/\1/')
+  if [ "$node_major" -lt 18 ]; then
+    echo "setup-system: Node.js $(node --version) is too old for the UI build (18 or newer is needed)" >&2
+    exit 1
+  fi
 fi
 
 # The python3 on PATH may not be Debian's (pyenv, conda): make sure it has numpy.

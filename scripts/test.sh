@@ -8,6 +8,8 @@ cd "$root"
 . scripts/env.sh
 
 bash scripts/setup.sh
+# The UI bundle first: the app crate embeds ui/dist when it compiles.
+bash scripts/setup-ui.sh
 eval "$(bash tests/fixtures/setup.sh)"
 
 log=$(mktemp)
@@ -20,6 +22,10 @@ set +e
 trap - ERR  # from here on, each step's status is collected and reported below
 python3 -m unittest discover -s tests/fixtures -p 'test_*.py' 2>&1 | tee -a "$log"
 py_status=${PIPESTATUS[0]}
+
+# The UI's unit tests (Vitest, jsdom): rendering, the sanitiser, stream handling.
+npm run --silent ui:test 2>&1 | tee -a "$log"
+ui_status=${PIPESTATUS[0]}
 
 # One test at a time: inference tests share 2 cores, and contention would distort them.
 cargo test --workspace --locked --all-targets --no-fail-fast -- --test-threads=1 2>&1 | tee -a "$log"
@@ -46,7 +52,8 @@ fi
 awk -v skipped="$skipped" '/^test result:/ {p += $4; f += $6}
      /^bench smoke run:/ {p += $4; f += $6}
      /^clippy:/ {p += $2; f += $4}
+     /^ +Tests +[0-9]/ {for (i = 2; i < NF; i++) {if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i}}
      /^Ran [0-9]+ tests?/ {py = $2}
      /^FAILED \(/ {pyfail = 1}
      END {if (pyfail) {f += 1} else {p += py}; printf "suite: %d passed, %d failed, %d skipped\n", p - skipped, f, skipped}' "$log"
-[ "$py_status" -eq 0 ] && [ "$cargo_status" -eq 0 ] && [ "$clippy_status" -eq 0 ] && [ "$bench_status" -eq 0 ]
+[ "$py_status" -eq 0 ] && [ "$ui_status" -eq 0 ] && [ "$cargo_status" -eq 0 ] && [ "$clippy_status" -eq 0 ] && [ "$bench_status" -eq 0 ]

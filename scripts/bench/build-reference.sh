@@ -27,7 +27,7 @@ fetch_sdist() {  # name==version
 
 # --- llama-bench -----------------------------------------------------------------------
 # The llama-cpp-sys-2 build of murmur (test profile) holds the static libraries.
-(cd "$root" && cargo build --locked -q -p murmur-engine --bin murmur >&2)
+(cd "$root" && cargo build --locked -q --workspace --bin murmur >&2)
 out=$(ls -dt "$CARGO_TARGET_DIR"/debug/build/llama-cpp-sys-2-*/out 2>/dev/null | while read -r d; do [ -f "$d/lib/libllama.a" ] && echo "$d" && break; done)
 [ -n "$out" ] || { log "no llama-cpp-sys-2 build found"; exit 1; }
 src=$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/llama-cpp-sys-2-0.1.161/llama.cpp | head -n 1)

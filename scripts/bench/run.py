@@ -119,7 +119,7 @@ def main():
     env.setdefault("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/murmur/target"))
     log("building murmur")
     sh(["bash", "scripts/setup-deps.sh"], env)
-    sh(["cargo", "build", "--locked", "-q", "-p", "murmur-engine", "--bin", "murmur"], env)
+    sh(["cargo", "build", "--locked", "-q", "--workspace", "--bin", "murmur"], env)
     murmur = os.path.join(env["CARGO_TARGET_DIR"], "debug", "murmur")
     fixtures = keyvals(sh(["bash", "tests/fixtures/setup.sh"] + ([] if args.quick else ["--with-1.5b"]), env).replace("export ", ""))
     speech = fixtures["MURMUR_TEST_SPEECH"]

@@ -14,5 +14,5 @@ pub mod store;
 pub use catalog::{Catalog, CatalogEntry, Role};
 pub use download::{DownloadError, DownloadOptions, DownloadProgress, DownloadState, Downloader};
 pub use hash::sha256_file;
-pub use import::{import, ImportError, ImportMode};
+pub use import::{import, ImportError, ImportMode, Imported};
 pub use store::{ChosenModel, ImportedModel, Installed, ModelStore, Reference, StoreError};

@@ -1,0 +1,78 @@
+//! Asking, streaming, stopping, regenerating, starting over.
+
+use std::sync::atomic::Ordering;
+
+use murmur_engine::llm::{ChatEvent, SessionSnapshot};
+use murmur_engine::{EngineError, Sink};
+use tauri::ipc::Channel;
+use tauri::State;
+
+use super::{invalid, CmdResult, FRAME};
+use crate::state::{lock, AppState};
+
+/// Longest typed message accepted (a record goes through `record_attach`).
+pub const MAX_MESSAGE_CHARS: usize = 20_000;
+
+/// Asks `text`; the answer streams on `events` and ends with `done` or `error`.
+#[tauri::command]
+#[specta::specta]
+pub fn chat_send(state: State<'_, AppState>, text: String, events: Channel<ChatEvent>) -> CmdResult<()> {
+    let text = text.trim().to_string();
+    if text.is_empty() {
+        return Err(invalid("the message is empty"));
+    }
+    if text.chars().count() > MAX_MESSAGE_CHARS {
+        return Err(invalid(format!("the message is longer than {MAX_MESSAGE_CHARS} characters; attach long text as a record")));
+    }
+    ask(&state, text, events)
+}
+
+fn ask(state: &AppState, text: String, events: Channel<ChatEvent>) -> CmdResult<()> {
+    let llm = state.llm()?;
+    let (cancel, streaming) = state.begin_answer()?;
+    let sampling = state.settings().sampling();
+    let sink = Sink::coalescing(FRAME, move |e: ChatEvent| {
+        if matches!(e, ChatEvent::Done(_) | ChatEvent::Error(_)) {
+            streaming.store(false, Ordering::Release);
+        }
+        let _ = events.send(e);
+    });
+    llm.send(text, sampling, cancel, sink).map_err(|e| EngineError::from_coded(&e))
+}
+
+/// Stops the answer in progress, at once (also while the question is being read).
+#[tauri::command]
+#[specta::specta]
+pub fn chat_stop(state: State<'_, AppState>) -> CmdResult<()> {
+    if let Some((cancel, _)) = lock(&state.answer).as_ref() {
+        cancel.cancel();
+    }
+    if let Some(turn) = lock(&state.voice).as_ref() {
+        turn.cancel();
+    }
+    Ok(())
+}
+
+/// Asks the last question again (its answer is replaced).
+#[tauri::command]
+#[specta::specta]
+pub fn chat_regenerate(state: State<'_, AppState>, events: Channel<ChatEvent>) -> CmdResult<()> {
+    let llm = state.llm()?;
+    let last = llm.retract_last().map_err(|e| EngineError::from_coded(&e))?.ok_or_else(|| invalid("there is no answer to write again"))?;
+    ask(&state, last.user, events)
+}
+
+/// Starts a new conversation (the record and the instructions stay).
+#[tauri::command]
+#[specta::specta]
+pub fn chat_new(state: State<'_, AppState>) -> CmdResult<()> {
+    chat_stop(state.clone())?;
+    state.llm()?.clear_history().map_err(|e| EngineError::from_coded(&e))
+}
+
+/// The conversation as the model holds it.
+#[tauri::command]
+#[specta::specta]
+pub fn chat_snapshot(state: State<'_, AppState>) -> CmdResult<SessionSnapshot> {
+    state.llm()?.snapshot().map_err(|e| EngineError::from_coded(&e))
+}

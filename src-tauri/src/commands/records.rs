@@ -1,0 +1,53 @@
+//! A health record attached to the conversation: pinned with the instructions and read into
+//! the model's cache as soon as it is attached, so the first task does not wait for it.
+
+use murmur_engine::prompts::{task_message, Task};
+use murmur_engine::{CancelToken, EngineError};
+use tauri::State;
+
+use super::{blocking, invalid, CmdResult};
+use crate::state::AppState;
+
+/// Longest record accepted as text (whether it fits the context is the engine's answer).
+pub const MAX_RECORD_BYTES: usize = 512 * 1024;
+
+/// Attaches `text` and reads it into the model now. A record too long for the context is
+/// refused with `llm.record_too_long` (and stays detached).
+#[tauri::command]
+#[specta::specta]
+pub async fn record_attach(state: State<'_, AppState>, text: String) -> CmdResult<()> {
+    let text = text.trim().to_string();
+    if text.is_empty() {
+        return Err(invalid("the record is empty"));
+    }
+    if text.len() > MAX_RECORD_BYTES {
+        return Err(invalid(format!("the record is larger than {} KB of text", MAX_RECORD_BYTES / 1024)));
+    }
+    if text.contains('\0') {
+        return Err(invalid("this file is not text: open a text file or paste the record"));
+    }
+    let llm = state.llm()?;
+    llm.set_record(Some(text)).map_err(|e| EngineError::from_coded(&e))?;
+    let primed = {
+        let llm = llm.clone();
+        blocking(move || llm.prime_wait(CancelToken::new())).await
+    };
+    if let Err(e) = primed {
+        let _ = llm.set_record(None);
+        return Err(e);
+    }
+    Ok(())
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn record_detach(state: State<'_, AppState>) -> CmdResult<()> {
+    state.llm()?.set_record(None).map_err(|e| EngineError::from_coded(&e))
+}
+
+/// The words of a task on the attached record ("Explain results", …), to send as a message.
+#[tauri::command]
+#[specta::specta]
+pub fn record_task_message(task: Task, extra: Option<String>) -> String {
+    task_message(task, extra.as_deref())
+}

@@ -1,0 +1,60 @@
+//! Settings: read, validate and save; what changes needs a model reload is applied by the
+//! next `models_load`, the instructions at once.
+
+use murmur_engine::settings::Settings;
+use murmur_engine::{prompts, EngineError};
+use serde::{Deserialize, Serialize};
+use tauri::State;
+
+use super::CmdResult;
+use crate::state::{lock, AppState};
+
+#[derive(Clone, Debug, Serialize, Deserialize, specta::Type)]
+pub struct SettingsView {
+    pub settings: Settings,
+    /// The built-in instructions (for "reset to default").
+    pub default_instructions: String,
+    /// A problem with the saved settings found at start (they were kept as they were).
+    pub problem: Option<EngineError>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, specta::Type)]
+pub struct AboutView {
+    pub version: String,
+    pub ggml: String,
+    pub cpu_features: String,
+    pub default_threads: u32,
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn settings_get(state: State<'_, AppState>) -> CmdResult<SettingsView> {
+    Ok(SettingsView { settings: state.settings(), default_instructions: prompts::SYSTEM_PROMPT.to_string(), problem: lock(&state.settings_problem).clone() })
+}
+
+/// Saves the settings. Returns whether the models must be loaded again for them to apply
+/// (context size, threads, another model).
+#[tauri::command]
+#[specta::specta]
+pub fn settings_set(state: State<'_, AppState>, settings: Settings) -> CmdResult<bool> {
+    settings.save(&state.dirs.settings_file()).map_err(|e| EngineError::from_coded(&e))?;
+    let before = std::mem::replace(&mut *lock(&state.settings), settings.clone());
+    *lock(&state.settings_problem) = None;
+    if before.instructions != settings.instructions {
+        if let Ok(llm) = state.llm() {
+            llm.set_system_prompt(settings.instructions.clone()).map_err(|e| EngineError::from_coded(&e))?;
+        }
+    }
+    Ok(before.n_ctx != settings.n_ctx || before.threads != settings.threads || before.llm_model != settings.llm_model || before.asr_model != settings.asr_model)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn app_about() -> AboutView {
+    AboutView {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        ggml: murmur_engine::ggml::llama_ggml_version(),
+        cpu_features: murmur_engine::ggml::system_info(),
+        default_threads: u32::try_from(murmur_engine::platform::default_threads()).unwrap_or(1),
+    }
+}

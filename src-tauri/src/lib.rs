@@ -1,0 +1,43 @@
+//! Murmur's Tauri app: glue over `murmur-engine`. Managed state holds the engine's workers
+//! ([`state::AppState`]); commands (one file per domain under `commands/`) validate input,
+//! call the engine, forward its streams to a `tauri::ipc::Channel` and return engine errors
+//! as `{code, message}`. Every platform difference lives in [`platform`].
+
+pub mod bindings;
+pub mod commands;
+pub mod platform;
+pub mod state;
+
+use tauri::Manager;
+
+/// Starts the app (desktop `main`, and the mobile entry point).
+#[cfg_attr(mobile, tauri::mobile_entry_point)]
+pub fn run() {
+    init_logging();
+    let specta = bindings::builder();
+    let result = platform::plugins(tauri::Builder::default())
+        .plugin(tauri_plugin_fs::init())
+        .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_http::init())
+        .invoke_handler(specta.invoke_handler())
+        .setup(move |app| {
+            specta.mount_events(app);
+            let dirs = state::AppDirs::resolve(app.handle())?;
+            platform::prepare_data_dirs(app.handle(), &dirs);
+            app.manage(state::AppState::new(dirs));
+            Ok(())
+        })
+        .run(tauri::generate_context!());
+    if let Err(e) = result {
+        tracing::error!("Murmur could not start: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// Logs go to stderr; `MURMUR_LOG` (an env-filter) raises them. Prompts, transcripts, records
+/// and answers are never logged.
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("MURMUR_LOG").unwrap_or_else(|_| EnvFilter::new("warn,llama_cpp_2=error,whisper_rs=off"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}

@@ -1,0 +1,133 @@
+//! What the app keeps between commands: its directories, the settings, and the engine's
+//! workers (the loaded models), plus the one answer or voice turn in flight.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use murmur_engine::asr::AsrWorker;
+use murmur_engine::llm::LlmWorker;
+use murmur_engine::models::{Catalog, Downloader, ModelStore};
+use murmur_engine::settings::Settings;
+use murmur_engine::voice::VoiceTurn;
+use murmur_engine::{CancelToken, EngineError, ErrorCode};
+
+/// The app's private directories.
+#[derive(Clone, Debug)]
+pub struct AppDirs {
+    /// App data: settings, and (with the history issue) the conversation database.
+    pub data: PathBuf,
+    /// Downloaded and imported models.
+    pub models: PathBuf,
+}
+
+impl AppDirs {
+    pub fn resolve<R: tauri::Runtime>(app: &tauri::AppHandle<R>) -> Result<Self, Box<dyn std::error::Error>> {
+        use tauri::Manager;
+        // MURMUR_DATA_DIR: tests and the e2e suite run against a scratch directory.
+        let data = match std::env::var_os("MURMUR_DATA_DIR") {
+            Some(d) => PathBuf::from(d),
+            None => app.path().app_data_dir()?,
+        };
+        let models = std::env::var_os("MURMUR_MODELS_DIR").map(PathBuf::from).unwrap_or_else(|| data.join("models"));
+        Ok(Self { data, models })
+    }
+
+    pub fn settings_file(&self) -> PathBuf {
+        self.data.join("settings.json")
+    }
+}
+
+/// The loaded models.
+#[derive(Default)]
+pub struct Loaded {
+    pub llm: Option<LlmWorker>,
+    pub llm_id: Option<String>,
+    pub asr: Option<AsrWorker>,
+    pub asr_id: Option<String>,
+}
+
+pub struct AppState {
+    pub dirs: AppDirs,
+    pub catalog: Catalog,
+    pub store: ModelStore,
+    pub downloader: Result<Downloader, EngineError>,
+    pub settings: Mutex<Settings>,
+    /// A problem with the settings file found at start (shown once, never overwritten).
+    pub settings_problem: Mutex<Option<EngineError>>,
+    pub loaded: Mutex<Loaded>,
+    /// The answer in flight: its cancel token, and whether it is still streaming.
+    pub answer: Mutex<Option<(CancelToken, Arc<AtomicBool>)>>,
+    pub voice: Mutex<Option<VoiceTurn>>,
+    pub downloads: Mutex<HashMap<String, CancelToken>>,
+}
+
+impl AppState {
+    pub fn new(dirs: AppDirs) -> Self {
+        let (settings, problem) = match Settings::load(&dirs.settings_file()) {
+            Ok(s) => (s, None),
+            Err(e) => (Settings::default(), Some(EngineError::from_coded(&e))),
+        };
+        let catalog = test_catalog().unwrap_or_else(Catalog::embedded);
+        Self {
+            store: ModelStore::new(&dirs.models),
+            dirs,
+            catalog,
+            downloader: Downloader::new(Default::default()).map_err(|e| EngineError::from_coded(&e)),
+            settings: Mutex::new(settings),
+            settings_problem: Mutex::new(problem),
+            loaded: Mutex::new(Loaded::default()),
+            answer: Mutex::new(None),
+            voice: Mutex::new(None),
+            downloads: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn settings(&self) -> Settings {
+        lock(&self.settings).clone()
+    }
+
+    /// A handle to the loaded language model.
+    pub fn llm(&self) -> Result<murmur_engine::llm::LlmClient, EngineError> {
+        lock(&self.loaded).llm.as_ref().map(|w| w.client()).ok_or_else(|| EngineError::new(ErrorCode::ModelNotLoaded, "the language model is not loaded yet"))
+    }
+
+    pub fn asr(&self) -> Result<murmur_engine::asr::AsrClient, EngineError> {
+        lock(&self.loaded).asr.as_ref().map(|w| w.client()).ok_or_else(|| EngineError::new(ErrorCode::ModelNotLoaded, "the speech model is not loaded yet"))
+    }
+
+    /// Marks an answer as started; `Busy` if one is still streaming.
+    pub fn begin_answer(&self) -> Result<(CancelToken, Arc<AtomicBool>), EngineError> {
+        let mut answer = lock(&self.answer);
+        if answer.as_ref().is_some_and(|(_, streaming)| streaming.load(Ordering::Acquire)) {
+            return Err(EngineError::new(ErrorCode::Busy, "an answer is still being written: stop it first"));
+        }
+        let started = (CancelToken::new(), Arc::new(AtomicBool::new(true)));
+        *answer = Some(started.clone());
+        Ok(started)
+    }
+}
+
+/// Development and test builds may replace the catalog (`MURMUR_CATALOG`), e.g. with one that
+/// points at a server on 127.0.0.1 (the downloader allows plain http to this device only).
+/// Release builds always use the catalog built into the app.
+fn test_catalog() -> Option<Catalog> {
+    if cfg!(any(debug_assertions, feature = "test-hosts")) {
+        let path = std::env::var_os("MURMUR_CATALOG")?;
+        match Catalog::load(std::path::Path::new(&path)) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::warn!("MURMUR_CATALOG: {e}");
+                None
+            }
+        }
+    } else {
+        None
+    }
+}
+
+/// Locks a mutex, recovering from a poisoned one (a panicked command must not brick the app).
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

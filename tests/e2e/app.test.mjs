@@ -1,0 +1,239 @@
+// The real app window, driven over WebDriver (tauri-driver + WebKitWebDriver) under Xvfb, on
+// the real test models: first run → download from a server on 127.0.0.1 with the progress bar
+// moving → chat; an answer that grows in the DOM; Stop then a follow-up; a record → Explain;
+// a spoken question through a PulseAudio virtual microphone; phone size and dark mode
+// screenshots; hostile markdown from the model rendered inert. Run by tests/e2e/run.sh.
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { serveModels } from "./model-server.mjs";
+import { Session } from "./webdriver.mjs";
+
+const env = (k) => {
+  const v = process.env[k];
+  if (!v) throw new Error(`${k} is not set (tests/e2e/run.sh sets it)`);
+  return v;
+};
+const APP = env("MURMUR_E2E_APP");
+const OUT = env("MURMUR_E2E_OUT");
+const SPEECH = env("MURMUR_TEST_SPEECH");
+const OFFLINE = process.env.MURMUR_E2E_OFFLINE === "1";
+const PORT = 4444 + Math.floor(Math.random() * 1000);
+mkdirSync(OUT, { recursive: true });
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const sha256 = (path) => createHash("sha256").update(readFileSync(path)).digest("hex");
+
+let server;
+let driver;
+let s;
+let pulse;
+const work = mkdtempSync(join(tmpdir(), "murmur-e2e-"));
+
+async function shot(name) {
+  try {
+    await s?.screenshot(join(OUT, `${name}.png`));
+  } catch (e) {
+    console.error(`screenshot ${name}: ${e}`);
+  }
+}
+
+/** Runs a step; on failure, saves a screenshot named after it. */
+async function step(t, name, body) {
+  await t.test(name, async () => {
+    try {
+      await body();
+    } catch (e) {
+      await shot(`FAILED-${name.replace(/\W+/g, "-")}`);
+      throw e;
+    }
+  });
+}
+
+function startPulse() {
+  const dir = join(work, "pulse");
+  mkdirSync(dir, { recursive: true });
+  process.env.PULSE_RUNTIME_PATH = dir;
+  const r = spawnSync("pulseaudio", ["-D", "--exit-idle-time=-1", "--disallow-exit", "-n", "--use-pid-file=yes", "--load=module-native-protocol-unix", `--log-target=file:${join(dir, "log")}`]);
+  assert.equal(r.status, 0, `pulseaudio: ${r.stderr}`);
+  const pactl = (...a) => spawnSync("pactl", a).status === 0;
+  for (let i = 0; i < 50 && !pactl("info"); i++) spawnSync("sleep", ["0.1"]);
+  assert.ok(pactl("load-module", "module-null-sink", "sink_name=vsink", "rate=48000", "channels=1"));
+  assert.ok(pactl("set-default-sink", "vsink"));
+  assert.ok(pactl("set-default-source", "vsink.monitor"));
+  return dir;
+}
+
+before(async () => {
+  const llm = env("MURMUR_TEST_LLM");
+  const asr = env("MURMUR_TEST_WHISPER");
+  const catalog = { version: 1, note: "e2e", models: [] };
+  const dataDir = join(work, "data");
+  if (OFFLINE) {
+    // The models are on the device already (as after onboarding): by reference.
+    mkdirSync(join(dataDir, "models"), { recursive: true });
+    for (const [id, path, role] of [["test-llm", llm, "llm"], ["test-asr", asr, "asr"]]) {
+      writeFileSync(join(dataDir, "models", `${id}.ref.json`), JSON.stringify({ path, role, summary: "test model" }));
+    }
+  } else {
+    server = await serveModels({ "llm.gguf": llm, "asr.bin": asr }, 120e6);
+    const url = (f) => `http://127.0.0.1:${server.address().port}/${f}`;
+    catalog.models = [
+      { id: "test-llm", role: "llm", name: "Qwen2.5-Coder 0.5B (test)", url: url("llm.gguf"), file: "llm.gguf", bytes: statSync(llm).size, sha256: sha256(llm), license: "Apache-2.0", ram_mb: 700, description: "The everyday test model.", default: true, verified: true },
+      { id: "test-asr", role: "asr", name: "Whisper tiny.en (test)", url: url("asr.bin"), file: "asr.bin", bytes: statSync(asr).size, sha256: sha256(asr), license: "MIT", ram_mb: 200, description: "The test speech model.", default: true, verified: true },
+    ];
+  }
+  const catalogPath = join(work, "catalog.json");
+  writeFileSync(catalogPath, JSON.stringify(catalog));
+  startPulse();
+  driver = spawn("tauri-driver", ["--port", String(PORT), "--native-port", String(PORT + 1)], {
+    env: { ...process.env, MURMUR_DATA_DIR: dataDir, MURMUR_CATALOG: catalogPath, MURMUR_THREADS: "2", GTK_THEME: process.env.MURMUR_E2E_THEME ?? "Adwaita" },
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  s = await Session.start(PORT, APP);
+  await s.setWindowRect(430, 860);
+});
+
+after(async () => {
+  await s?.quit();
+  driver?.kill();
+  server?.close();
+  spawnSync("pulseaudio", ["--kill"]);
+});
+
+/** The text of the last assistant message. */
+const lastAnswer = () => s.exec("const m = [...document.querySelectorAll('.msg.assistant')].pop(); return m ? m.querySelector('.answer-body').textContent : '';");
+const answerDone = (n) => s.until(`return document.querySelectorAll('.msg.assistant:not([aria-busy])').length >= ${n};`, 120_000);
+async function ask(text) {
+  const input = await s.wait("textarea");
+  await s.type(input, text);
+  await s.click(await s.wait("button.send"));
+}
+
+test("Murmur in its real window", async (t) => {
+  if (!OFFLINE) {
+    await step(t, "first run downloads the models with a moving progress bar, then chat unlocks", async () => {
+      await s.wait(".onboarding");
+      await shot("onboarding");
+      await s.click(await s.wait("button.primary"));
+      const seen = new Set();
+      const deadline = Date.now() + 120_000;
+      while (Date.now() < deadline && !(await s.findAll("textarea")).length) {
+        const p = await s.exec("const b = document.querySelector('[data-id=\"test-llm\"] progress'); return b ? b.value : null;");
+        if (p != null) seen.add(p);
+        if (seen.size === 3) await shot("onboarding-downloading");
+        await sleep(100);
+      }
+      const moving = [...seen].filter((v) => v > 0 && v < 100);
+      assert.ok(moving.length >= 3, `the progress bar should move through several values, saw ${[...seen]}`);
+      await s.wait("textarea", 120_000);
+    });
+  } else {
+    await s.wait("textarea", 120_000);
+  }
+
+  await step(t, "an answer grows in the DOM over several polls before it is done", async () => {
+    await ask("In three sentences, what does an LDL cholesterol test measure?");
+    const lengths = [];
+    while (!(await s.exec("return !!document.querySelector('.msg.assistant:not([aria-busy])');"))) {
+      lengths.push((await lastAnswer()).length);
+      await sleep(60);
+    }
+    const growing = lengths.filter((v, i) => i > 0 && v > lengths[i - 1]).length;
+    assert.ok(growing >= 3, `the answer should grow over several polls: ${lengths.join(",")}`);
+    assert.ok((await lastAnswer()).length > 20);
+    await shot("chat-answer");
+  });
+
+  await step(t, "Stop ends an answer at once and a follow-up still answers", async () => {
+    await ask("List twenty common blood tests and explain each one in detail.");
+    await s.until("const m = [...document.querySelectorAll('.msg.assistant')].pop(); return m && m.querySelector('.answer-body').textContent.length > 30;", 60_000);
+    await s.click(await s.wait("button.send.stop"));
+    await s.until("return !!document.querySelector('.msg.assistant .stopped');", 10_000);
+    await ask("Thank you. Which one checks iron stores?");
+    await answerDone(3);
+    assert.ok((await lastAnswer()).length > 5);
+  });
+
+  await step(t, "a record is attached and explained", async () => {
+    const input = await s.wait("textarea");
+    await s.type(input, "Lipid panel, 2026-10-02\nTotal cholesterol 241 mg/dL (ref < 200) H\nLDL 160 mg/dL (ref < 100) H\nHDL 42 mg/dL (ref > 40)\nTriglycerides 145 mg/dL (ref < 150)");
+    const attach = await s.exec("return [...document.querySelectorAll('header button')].findIndex(b => b.textContent === 'Attach a record');");
+    await s.click((await s.findAll("header button"))[attach]);
+    await s.wait(".record-card", 60_000);
+    const explain = await s.exec("return [...document.querySelectorAll('.record-card button')].findIndex(b => b.textContent === 'Explain results');");
+    await s.click((await s.findAll(".record-card button"))[explain]);
+    await answerDone(4);
+    assert.ok((await lastAnswer()).length > 20);
+    await shot("record-explained");
+  });
+
+  await step(t, "a spoken question: partial transcript in the input, then the answer", async () => {
+    await s.click(await s.wait("button.mic:not([disabled])", 30_000));
+    await s.until("return document.querySelector('button.mic').getAttribute('aria-pressed') === 'true';", 10_000);
+    await sleep(800);
+    const player = spawn("paplay", [join(SPEECH, "question.wav")]);
+    let partial = "";
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && !partial) {
+      partial = await s.exec("return document.querySelector('textarea').value;");
+      if (partial) await shot("listening-partial");
+      await sleep(100);
+    }
+    assert.ok(partial.length > 0, "a partial transcript should appear in the input while speaking");
+    await new Promise((r) => player.on("exit", r));
+    await s.until("return [...document.querySelectorAll('.msg.user')].some(m => /ferritin|blood|doctor/i.test(m.textContent));", 60_000);
+    await answerDone(5);
+    assert.ok((await lastAnswer()).length > 5);
+  });
+
+  await step(t, "hostile markdown from the model renders inert", async () => {
+    await ask("Repeat exactly, with nothing before or after: <img src=x onerror=\"window.pwned=1\"> [x](javascript:window.pwned=2) <script>window.pwned=3</script>");
+    await answerDone(6);
+    const found = await s.exec("return { pwned: window.pwned ?? null, bad: document.querySelectorAll('.msg.assistant img, .msg.assistant script, .msg.assistant [onerror], .msg.assistant a[href]').length };");
+    assert.deepEqual(found, { pwned: null, bad: 0 });
+  });
+
+  if (OFFLINE) {
+    await step(t, "offline: the app's processes hold no network socket but loopback", async () => {
+      const pids = spawnSync("pgrep", ["-f", "murmur-app|WebKitWebProcess|WebKitNetworkProcess"], { encoding: "utf8" }).stdout.split(/\s+/).filter(Boolean);
+      assert.ok(pids.length > 0, "the app's processes");
+      // Sockets of those processes, by inode.
+      const inodes = new Set();
+      for (const pid of pids) {
+        const fds = spawnSync("sh", ["-c", `ls -l /proc/${pid}/fd 2>/dev/null`], { encoding: "utf8" }).stdout;
+        for (const m of fds.matchAll(/socket:\[(\d+)\]/g)) inodes.add(m[1]);
+      }
+      // Every TCP/UDP socket they hold must be on loopback at both ends (the WebDriver
+      // automation); unix sockets (X11, IPC) are not network sockets.
+      const LOOPBACK = ["0100007F", "00000000000000000000000001000000", "0000000000000000FFFF00000100007F"];
+      const isLoopback = (addr) => LOOPBACK.some((l) => addr.split(":")[0] === l);
+      const unconnected = (addr) => /^0+:0000$/.test(addr);
+      const bad = [];
+      for (const table of ["tcp", "tcp6", "udp", "udp6"]) {
+        for (const line of readFileSync(`/proc/net/${table}`, "utf8").trim().split("\n").slice(1)) {
+          const f = line.trim().split(/\s+/);
+          const [local, remote, inode] = [f[1], f[2], f[9]];
+          if (!inodes.has(inode)) continue;
+          if (!isLoopback(local) || !(isLoopback(remote) || unconnected(remote))) bad.push(`${table} ${local} -> ${remote}`);
+        }
+      }
+      assert.deepEqual(bad, [], "network sockets other than loopback");
+    });
+  }
+
+  await step(t, "phone size and desktop size", async () => {
+    await s.setWindowRect(390, 844);
+    await sleep(300);
+    await shot(`phone${process.env.MURMUR_E2E_THEME ? "-dark" : ""}`);
+    const fits = await s.exec("return document.documentElement.scrollWidth <= window.innerWidth + 1 && !!document.querySelector('textarea').getBoundingClientRect().bottom;");
+    assert.ok(fits, "nothing wider than the phone screen");
+    await s.setWindowRect(1100, 800);
+    await sleep(300);
+    await shot("desktop");
+  });
+});

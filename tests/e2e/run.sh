@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The end-to-end tests in the real app window: Xvfb + tauri-driver + WebKitWebDriver, on the
+# real test models, with a PulseAudio virtual microphone. Screenshots go to $MURMUR_E2E_OUT
+# (default target/e2e-screenshots under the cargo target dir); failures save one each.
+#   tests/e2e/run.sh            # first run, downloads from 127.0.0.1, chat, record, voice, …
+#   tests/e2e/run.sh --offline  # the same app with no network at all (a network namespace)
+set -Eeuo pipefail
+trap 'echo "e2e: failed at line $LINENO: $BASH_COMMAND (exit $?)" >&2' ERR
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+. scripts/env.sh
+: "${MURMUR_TEST_LLM:?run scripts/test.sh, or eval \"\$(bash tests/fixtures/setup.sh)\" first}"
+
+# tauri-driver 2 (never a 3.x alpha), into cargo's bin directory.
+cargo_bin=${CARGO_HOME:-$HOME/.cargo}/bin
+if ! "$cargo_bin/tauri-driver" --help >/dev/null 2>&1; then
+  cargo install tauri-driver --version '^2' --locked >&2
+fi
+export PATH="$cargo_bin:$PATH"
+export MURMUR_E2E_APP="$CARGO_TARGET_DIR/debug/murmur-app"
+export MURMUR_E2E_OUT=${MURMUR_E2E_OUT:-$CARGO_TARGET_DIR/e2e-screenshots}
+[ -x "$MURMUR_E2E_APP" ] || { echo "e2e: build the app first (cargo build -p murmur)" >&2; exit 1; }
+
+run() { xvfb-run -a -s "-screen 0 1280x900x24" node --test --test-concurrency=1 tests/e2e/app.test.mjs; }
+
+if [ "${1:-}" = "--offline" ]; then
+  # No network: a fresh network namespace with only loopback (for the WebDriver pieces).
+  export MURMUR_E2E_OFFLINE=1
+  exec unshare --user --map-root-user --net sh -c 'ip link set lo up && exec "$0" "$@"' \
+    xvfb-run -a -s "-screen 0 1280x900x24" node --test --test-concurrency=1 tests/e2e/app.test.mjs
+fi
+run

@@ -1,0 +1,116 @@
+// One answer as it streams: tokens are appended (finished paragraphs are rendered once and
+// never touched again; only the paragraph being written is re-rendered, at most once per
+// frame), sentence-sized pieces go to a screen-reader live region, and the end (done, error,
+// stopped) is shown as such.
+import type { ChatEvent, EngineError, TurnStats } from "../../gen/bindings";
+import { renderMarkdown, splitBlocks } from "./markdown";
+
+export type Schedule = (callback: () => void) => void;
+
+export type AnswerEnd =
+  | { kind: "done"; stats: TurnStats }
+  | { kind: "stopped"; stats: TurnStats }
+  | { kind: "error"; error: EngineError };
+
+export class AnswerView {
+  readonly element: HTMLElement;
+  private readonly blocks: HTMLElement;
+  private readonly tail: HTMLElement;
+  private text = "";
+  private rendered = 0;
+  private scheduled = false;
+  private spoken = 0;
+  ended: AnswerEnd | null = null;
+  trimmed = 0;
+
+  constructor(
+    private readonly live: HTMLElement,
+    private readonly schedule: Schedule = (cb) => requestAnimationFrame(() => cb()),
+  ) {
+    this.element = document.createElement("div");
+    this.element.className = "answer-body";
+    this.blocks = document.createElement("div");
+    this.tail = document.createElement("div");
+    this.tail.className = "answer-tail";
+    this.element.append(this.blocks, this.tail);
+  }
+
+  /** The answer so far, as the model wrote it. */
+  get raw(): string {
+    return this.text;
+  }
+
+  /** Applies one stream event; returns true when the stream has ended. */
+  apply(event: ChatEvent): boolean {
+    if (this.ended) return true;
+    switch (event.event) {
+      case "token":
+        this.text += event.data;
+        this.request();
+        return false;
+      case "trimmed":
+        this.trimmed += event.data.dropped_turns;
+        return false;
+      case "done":
+        this.render();
+        this.announce(true);
+        this.ended = event.data.finish === "cancelled" ? { kind: "stopped", stats: event.data } : { kind: "done", stats: event.data };
+        return true;
+      case "error":
+        this.render();
+        this.ended = { kind: "error", error: event.data };
+        return true;
+    }
+  }
+
+  private request(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    this.schedule(() => {
+      this.scheduled = false;
+      this.render();
+      this.announce(false);
+    });
+  }
+
+  /** Renders what is new: finished blocks are appended once, the tail is replaced. */
+  render(): void {
+    const { done, tail } = splitBlocks(this.text);
+    if (done.length > this.rendered) {
+      const block = document.createElement("div");
+      block.innerHTML = renderMarkdown(done.slice(this.rendered));
+      this.blocks.append(block);
+      this.rendered = done.length;
+    }
+    this.tail.innerHTML = renderMarkdown(tail);
+  }
+
+  /** Sends finished sentences (or, at the end, the rest) to the live region. */
+  private announce(all: boolean): void {
+    const pending = this.text.slice(this.spoken);
+    let upTo = pending.length;
+    if (!all) {
+      const m = pending.match(/^[\s\S]*[.!?:\n](\s|$)/);
+      upTo = m ? m[0].length : 0;
+    }
+    const piece = pending.slice(0, upTo).replace(/[#*_`>|-]/g, " ").replace(/\s+/g, " ").trim();
+    this.spoken += upTo;
+    if (piece) {
+      const p = document.createElement("p");
+      p.textContent = piece;
+      this.live.append(p);
+      while (this.live.childElementCount > 3) this.live.firstElementChild?.remove();
+    }
+  }
+}
+
+/** Per-answer figures, for the "details" toggle. */
+export function describeStats(s: TurnStats): string {
+  const parts = [];
+  if (s.ttft_ms != null) parts.push(`first word after ${(s.ttft_ms / 1000).toFixed(2)} s`);
+  parts.push(`${(s.decode_tok_s ?? 0).toFixed(1)} tokens/s`);
+  parts.push(`${s.generated_tokens} tokens written`);
+  parts.push(`${s.reused_tokens} of ${s.prompt_tokens} prompt tokens reused`);
+  if (s.dropped_turns > 0) parts.push(`${s.dropped_turns} oldest exchanges set aside`);
+  return parts.join(" · ");
+}

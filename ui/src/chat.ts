@@ -1,0 +1,352 @@
+// The conversation: messages, the input with mic and send/stop, a pinned record card, the
+// medical notice, and answers that grow token by token.
+import type { ChatEvent, Task, VoiceTurnEvent } from "../../gen/bindings";
+import { AnswerView, describeStats } from "./answer";
+import { clear, h } from "./dom";
+import { type Backend, toBackendError } from "./platform";
+
+const EXAMPLES = [
+  "What does a high LDL cholesterol mean?",
+  "What is HbA1c, and why is it measured?",
+  "What should I ask my doctor about a low ferritin?",
+];
+const TASKS: { task: Task; label: string }[] = [
+  { task: "explain", label: "Explain results" },
+  { task: "summarise", label: "Summarise" },
+  { task: "questions", label: "Prepare questions for my visit" },
+];
+export const NOTICE = "Murmur explains; it does not diagnose. Ask your clinician before you change anything.";
+
+/** How a press on the mic button is meant: a long press talks while held; a tap toggles. */
+export const HOLD_MS = 350;
+
+export interface ChatOptions {
+  autoSend: boolean;
+  voiceAvailable: boolean;
+  schedule?: (cb: () => void) => void;
+}
+
+export class ChatScreen {
+  readonly element: HTMLElement;
+  readonly input: HTMLTextAreaElement;
+  readonly sendButton: HTMLButtonElement;
+  readonly micButton: HTMLButtonElement;
+  private readonly log: HTMLElement;
+  private readonly live: HTMLElement;
+  private readonly status: HTMLElement;
+  private readonly recordSlot: HTMLElement;
+  private readonly meter: HTMLElement;
+  private streaming = false;
+  private listening = false;
+  private stickToBottom = true;
+  private pressStart = 0;
+  record: { name: string } | null = null;
+
+  constructor(private readonly backend: Backend, private readonly options: ChatOptions, private readonly onSettings: () => void) {
+    this.log = h("div", { class: "log", role: "log", "aria-label": "Conversation", tabindex: 0 });
+    this.live = h("div", { class: "visually-hidden", "aria-live": "polite", "aria-atomic": "false" });
+    this.status = h("p", { class: "status", role: "status", "aria-live": "polite" });
+    this.recordSlot = h("div", { class: "record-slot" });
+    this.input = h("textarea", { rows: 1, placeholder: "Ask about your health records…", "aria-label": "Your question", enterkeyhint: "send" });
+    this.meter = h("span", { class: "meter", "aria-hidden": "true" });
+    this.micButton = h("button", { class: "mic", type: "button", "aria-label": "Ask by voice", "aria-pressed": "false", title: "Ask by voice (Ctrl+M)" }, this.meter, h("span", { class: "mic-icon", "aria-hidden": "true" }, "🎙"));
+    this.sendButton = h("button", { class: "send", type: "submit", "aria-label": "Send" }, "Send");
+    const form = h("form", { class: "composer", onsubmit: (e: Event) => { e.preventDefault(); void this.sendOrStop(); } }, this.input, this.micButton, this.sendButton);
+    this.element = h("section", { class: "chat" },
+      h("header", { class: "bar" },
+        h("h1", {}, "Murmur"),
+        h("button", { type: "button", class: "quiet", onclick: () => void this.newChat() }, "New chat"),
+        h("button", { type: "button", class: "quiet", onclick: () => void this.attachFile() }, "Attach a record"),
+        h("button", { type: "button", class: "quiet", "aria-label": "Settings", onclick: () => this.onSettings() }, "Settings")),
+      h("p", { class: "notice" }, NOTICE),
+      this.recordSlot, this.log, this.status, form, this.live);
+    this.wire();
+    this.showEmpty();
+    this.micButton.disabled = !options.voiceAvailable;
+    if (!options.voiceAvailable) this.micButton.title = "Voice needs the speech model (Settings → Models)";
+  }
+
+  private wire(): void {
+    this.input.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+        e.preventDefault();
+        if (!this.streaming) void this.sendOrStop();
+      } else if (e.key === "Escape" && this.streaming) {
+        void this.stop();
+      }
+    });
+    this.input.addEventListener("input", () => this.autosize());
+    document.addEventListener("keydown", (e) => {
+      if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "m") {
+        e.preventDefault();
+        void this.toggleMic();
+      } else if (e.key === "Escape" && this.streaming) {
+        void this.stop();
+      }
+    });
+    this.log.addEventListener("scroll", () => {
+      this.stickToBottom = this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < 40;
+    });
+    // Press and hold talks while held; a short tap toggles listening.
+    this.micButton.addEventListener("pointerdown", (e) => {
+      if (this.micButton.disabled || this.streaming) return;
+      e.preventDefault();
+      this.pressStart = Date.now();
+      if (!this.listening) void this.startListening();
+      else this.pressStart = 0;
+    });
+    this.micButton.addEventListener("pointerup", () => {
+      if (this.listening && this.pressStart && Date.now() - this.pressStart >= HOLD_MS) void this.backend.voiceStop();
+      else if (this.listening && this.pressStart === 0) void this.backend.voiceStop();
+    });
+    this.micButton.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" || e.key === " ") {
+        e.preventDefault();
+        void this.toggleMic();
+      }
+    });
+  }
+
+  private autosize(): void {
+    this.input.style.height = "auto";
+    this.input.style.height = `${Math.min(this.input.scrollHeight, 160)}px`;
+  }
+
+  private showEmpty(): void {
+    if (this.log.childElementCount > 0) return;
+    const empty = h("div", { class: "empty" },
+      h("p", {}, "Ask anything about your results, in your own words. For example:"),
+      h("ul", {}, ...EXAMPLES.map((q) => h("li", {}, h("button", { type: "button", class: "suggestion", onclick: () => void this.ask(q) }, q)))),
+      h("p", {}, "Or attach a record (paste it or open a text file) and choose:"),
+      h("div", { class: "tasks" }, ...TASKS.map((t) => h("button", { type: "button", class: "suggestion", onclick: () => void this.runTask(t.task) }, t.label))));
+    this.log.append(empty);
+  }
+
+  private scroll(): void {
+    if (this.stickToBottom) this.log.scrollTop = this.log.scrollHeight;
+  }
+
+  private setStreaming(on: boolean): void {
+    this.streaming = on;
+    this.sendButton.textContent = on ? "Stop" : "Send";
+    this.sendButton.setAttribute("aria-label", on ? "Stop the answer" : "Send");
+    this.sendButton.classList.toggle("stop", on);
+    this.micButton.disabled = on || !this.options.voiceAvailable;
+  }
+
+  async sendOrStop(): Promise<void> {
+    if (this.streaming) return this.stop();
+    const text = this.input.value.trim();
+    if (!text) return;
+    this.input.value = "";
+    this.autosize();
+    await this.ask(text);
+  }
+
+  async stop(): Promise<void> {
+    await this.backend.stop();
+  }
+
+  private userMessage(text: string): void {
+    this.log.querySelector(".empty")?.remove();
+    this.log.append(h("div", { class: "msg user" }, h("p", {}, text)));
+    this.stickToBottom = true;
+    this.scroll();
+  }
+
+  /** Starts an answer bubble; returns the event handler for its stream. */
+  private answerBubble(): { onEvent: (e: ChatEvent) => void; done: Promise<void> } {
+    const view = new AnswerView(this.live, this.options.schedule);
+    const pending = h("p", { class: "pending" }, this.record ? "Reading your record…" : "Thinking…");
+    const bubble = h("div", { class: "msg assistant", "aria-busy": "true" }, pending, view.element);
+    this.log.append(bubble);
+    this.scroll();
+    this.setStreaming(true);
+    let finish: () => void = () => {};
+    const done = new Promise<void>((r) => (finish = r));
+    const onEvent = (e: ChatEvent) => {
+      if (e.event === "token") pending.remove();
+      const ended = view.apply(e);
+      if (e.event === "trimmed") this.log.insertBefore(h("p", { class: "trimmed" }, "The conversation got too long: the oldest messages were set aside."), bubble);
+      this.scroll();
+      if (ended) {
+        pending.remove();
+        bubble.removeAttribute("aria-busy");
+        this.endAnswer(bubble, view);
+        this.setStreaming(false);
+        this.input.focus();
+        finish();
+      }
+    };
+    return { onEvent, done };
+  }
+
+  private endAnswer(bubble: HTMLElement, view: AnswerView): void {
+    const end = view.ended;
+    if (!end) return;
+    if (end.kind === "error") {
+      bubble.classList.add("failed");
+      bubble.append(h("p", { class: "error", role: "alert" }, end.error.message));
+      return;
+    }
+    if (end.kind === "stopped") bubble.append(h("p", { class: "stopped" }, "Stopped."));
+    const details = h("p", { class: "details", hidden: true }, describeStats(end.stats));
+    bubble.append(h("div", { class: "answer-actions" },
+      h("button", { type: "button", class: "quiet", onclick: () => void navigator.clipboard?.writeText(view.raw) }, "Copy"),
+      h("button", { type: "button", class: "quiet", onclick: () => void this.regenerate(bubble) }, "Regenerate"),
+      h("button", { type: "button", class: "quiet", "aria-expanded": "false", onclick: (e: Event) => {
+        details.hidden = !details.hidden;
+        (e.currentTarget as HTMLElement).setAttribute("aria-expanded", String(!details.hidden));
+      } }, "Details")), details);
+  }
+
+  async ask(text: string): Promise<void> {
+    if (this.streaming) return;
+    this.userMessage(text);
+    const { onEvent, done } = this.answerBubble();
+    try {
+      await this.backend.send(text, onEvent);
+    } catch (e) {
+      onEvent({ event: "error", data: { code: "worker.stopped", message: toBackendError(e).message } } as ChatEvent);
+    }
+    await done;
+  }
+
+  private async regenerate(bubble: HTMLElement): Promise<void> {
+    if (this.streaming) return;
+    bubble.remove();
+    const { onEvent, done } = this.answerBubble();
+    try {
+      await this.backend.regenerate(onEvent);
+    } catch (e) {
+      onEvent({ event: "error", data: { code: "worker.stopped", message: toBackendError(e).message } } as ChatEvent);
+    }
+    await done;
+  }
+
+  async newChat(): Promise<void> {
+    await this.backend.newChat();
+    clear(this.log);
+    this.showEmpty();
+    this.status.textContent = "";
+  }
+
+  async runTask(task: Task): Promise<void> {
+    if (!this.record) {
+      this.status.textContent = "Attach a record first: paste it into the box and press “Attach a record”, or open a text file.";
+      return;
+    }
+    await this.ask(await this.backend.taskMessage(task));
+  }
+
+  /** Attaches the input's text if there is some, else a text file the person picks. */
+  async attachFile(): Promise<void> {
+    try {
+      let name = "Pasted record";
+      let text = this.input.value.trim();
+      if (text.length < 40) {
+        const picked = await this.backend.pickTextFile();
+        if (!picked) return;
+        name = picked.name;
+        text = picked.text;
+      } else {
+        this.input.value = "";
+      }
+      await this.attach(name, text);
+    } catch (e) {
+      this.status.textContent = toBackendError(e).message;
+    }
+  }
+
+  async attach(name: string, text: string): Promise<void> {
+    this.status.textContent = "Reading your record…";
+    try {
+      await this.backend.attachRecord(text);
+    } catch (e) {
+      const err = toBackendError(e);
+      this.status.textContent = err.code === "llm.record_too_long"
+        ? `This record is too long for the conversation (${err.message}). Attach the part with the results you want to ask about.`
+        : err.message;
+      return;
+    }
+    this.status.textContent = "";
+    this.record = { name };
+    clear(this.recordSlot);
+    this.recordSlot.append(h("div", { class: "record-card", role: "region", "aria-label": "Attached record" },
+      h("div", { class: "record-head" }, h("strong", {}, name),
+        h("button", { type: "button", class: "quiet", onclick: () => void this.detach() }, "Remove")),
+      h("div", { class: "tasks" }, ...TASKS.map((t) => h("button", { type: "button", onclick: () => void this.runTask(t.task) }, t.label)))));
+  }
+
+  private async detach(): Promise<void> {
+    await this.backend.detachRecord();
+    this.record = null;
+    clear(this.recordSlot);
+  }
+
+  async toggleMic(): Promise<void> {
+    if (this.micButton.disabled) return;
+    if (this.listening) await this.backend.voiceStop();
+    else await this.startListening();
+  }
+
+  private async startListening(): Promise<void> {
+    this.listening = true;
+    this.micButton.classList.add("live");
+    this.micButton.setAttribute("aria-pressed", "true");
+    this.micButton.setAttribute("aria-label", "Stop listening");
+    this.status.textContent = "Listening…";
+    const before = this.input.value;
+    let answer: ((e: ChatEvent) => void) | null = null;
+    const stopListening = () => {
+      this.listening = false;
+      this.micButton.classList.remove("live");
+      this.micButton.setAttribute("aria-pressed", "false");
+      this.micButton.setAttribute("aria-label", "Ask by voice");
+      this.meter.style.transform = "scaleY(0)";
+    };
+    const onEvent = (e: VoiceTurnEvent) => {
+      switch (e.event) {
+        case "listening": {
+          const v = e.data;
+          if (v.event === "level") this.meter.style.transform = `scaleY(${Math.min(1, (v.data.rms ?? 0) * 8).toFixed(3)})`;
+          else if (v.event === "partial") this.input.value = `${before}${before ? " " : ""}${v.data.stable} ${v.data.tail}`.trim();
+          else if (v.event === "transcribing") this.status.textContent = "Getting your words…";
+          break;
+        }
+        case "heard":
+          stopListening();
+          this.status.textContent = "";
+          if (e.data.answering) {
+            this.input.value = before;
+            this.userMessage(e.data.transcript.text);
+            answer = this.answerBubble().onEvent;
+          } else {
+            this.input.value = `${before}${before ? " " : ""}${e.data.transcript.text}`;
+            this.input.focus();
+          }
+          break;
+        case "no_speech":
+          stopListening();
+          this.input.value = before;
+          this.status.textContent = "Didn't catch that — try again.";
+          break;
+        case "answer":
+          answer?.(e.data);
+          break;
+        case "error":
+          stopListening();
+          this.input.value = before;
+          this.status.textContent = e.data.code === "mic.permission_denied" || e.data.code === "mic.not_found"
+            ? e.data.message
+            : e.data.code === "cancelled" ? "" : `Voice input failed: ${e.data.message}`;
+          break;
+      }
+    };
+    try {
+      await this.backend.voiceStart(this.options.autoSend, onEvent);
+    } catch (err) {
+      onEvent({ event: "error", data: { code: toBackendError(err).code, message: toBackendError(err).message } } as VoiceTurnEvent);
+    }
+  }
+}

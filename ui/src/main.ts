@@ -1,0 +1,70 @@
+// The app: onboarding until a language model is on the device, then loading, then chat.
+import type { ModelState } from "../../gen/bindings";
+import { ChatScreen } from "./chat";
+import { clear, h } from "./dom";
+import { canChat, Onboarding } from "./onboarding";
+import { type Backend, tauriBackend, toBackendError } from "./platform";
+import { SettingsScreen } from "./settings";
+
+export async function start(root: HTMLElement, backend: Backend): Promise<void> {
+  let voiceAvailable = false;
+  let autoSend = true;
+  await backend.onModelState((s: ModelState) => {
+    if (s.state === "loaded" && s.role === "asr") voiceAvailable = true;
+    if ((s.state === "failed" || s.state === "unloaded") && s.role === "asr") voiceAvailable = false;
+  });
+
+  const show = (el: HTMLElement) => {
+    clear(root);
+    root.append(el);
+    root.removeAttribute("aria-busy");
+  };
+
+  const loading = async () => {
+    show(h("section", { class: "loading", "aria-live": "polite" },
+      h("div", { class: "spinner", "aria-hidden": "true" }),
+      h("p", {}, "Getting ready…"),
+      h("p", { class: "help" }, "The model is being loaded into memory. The first time takes a moment.")));
+    try {
+      const view = await backend.loadModels();
+      voiceAvailable = view.loaded_asr != null;
+      autoSend = (await backend.getSettings()).settings.auto_send ?? true;
+      chat();
+    } catch (e) {
+      const err = toBackendError(e);
+      show(h("section", { class: "loading" }, h("p", { class: "error", role: "alert" }, err.message),
+        h("button", { type: "button", class: "primary", onclick: () => void loading() }, "Try again"),
+        h("button", { type: "button", class: "quiet", onclick: () => void settings() }, "Settings")));
+    }
+  };
+
+  let chatScreen: ChatScreen | null = null;
+  const chat = () => {
+    chatScreen = new ChatScreen(backend, { autoSend, voiceAvailable }, () => void settings());
+    show(chatScreen.element);
+    chatScreen.input.focus();
+  };
+
+  const settings = async () => {
+    const screen = new SettingsScreen(backend, (reload) => {
+      if (reload) void loading();
+      else if (chatScreen) show(chatScreen.element);
+      else void loading();
+    });
+    await screen.open();
+    show(screen.element);
+  };
+
+  const models = await backend.listModels();
+  if (canChat(models)) await loading();
+  else show(new Onboarding(backend, models, () => void loading()).element);
+}
+
+const root = document.getElementById("app");
+if (root && "__TAURI_INTERNALS__" in window) {
+  tauriBackend()
+    .then((b) => start(root, b))
+    .catch((e) => {
+      root.textContent = `Murmur could not start: ${toBackendError(e).message}`;
+    });
+}

@@ -1,0 +1,105 @@
+// The UI's one door to Rust: the generated bindings (gen/), Tauri channels and the file
+// picker, behind an interface so that the views can be tested without Tauri.
+import type {
+  AboutView, ChatEvent, DownloadProgress, EngineError, ErrorCode, Imported, ModelState, ModelsView, Settings,
+  SettingsView, Task, VoiceTurnEvent,
+} from "../../gen/bindings";
+
+export interface Backend {
+  listModels(): Promise<ModelsView>;
+  loadModels(): Promise<ModelsView>;
+  download(id: string, onProgress: (p: DownloadProgress) => void): Promise<void>;
+  cancelDownload(id: string): Promise<void>;
+  importModel(path: string): Promise<Imported>;
+  removeModel(id: string): Promise<void>;
+  send(text: string, onEvent: (e: ChatEvent) => void): Promise<void>;
+  regenerate(onEvent: (e: ChatEvent) => void): Promise<void>;
+  stop(): Promise<void>;
+  newChat(): Promise<void>;
+  voiceStart(answer: boolean, onEvent: (e: VoiceTurnEvent) => void): Promise<void>;
+  voiceStop(): Promise<void>;
+  voiceCancel(): Promise<void>;
+  attachRecord(text: string): Promise<void>;
+  detachRecord(): Promise<void>;
+  taskMessage(task: Task): Promise<string>;
+  getSettings(): Promise<SettingsView>;
+  setSettings(settings: Settings): Promise<boolean>;
+  about(): Promise<AboutView>;
+  /** A text file the person picks (a record), or null if they cancel. */
+  pickTextFile(): Promise<{ name: string; text: string } | null>;
+  /** A model file the person picks, or null. */
+  pickModelFile(): Promise<string | null>;
+  onModelState(cb: (s: ModelState) => void): Promise<() => void>;
+}
+
+/** An engine error, thrown: `code` is stable (see ErrorCode), `message` is for people. */
+export class BackendError extends Error {
+  constructor(readonly code: ErrorCode | "ui.unavailable", message: string) {
+    super(message);
+  }
+}
+
+export function isEngineError(e: unknown): e is EngineError {
+  return typeof e === "object" && e !== null && "code" in e && "message" in e;
+}
+
+export function toBackendError(e: unknown): BackendError {
+  if (e instanceof BackendError) return e;
+  if (isEngineError(e)) return new BackendError(e.code, e.message);
+  return new BackendError("ui.unavailable", e instanceof Error ? e.message : String(e));
+}
+
+type Res<T> = { status: "ok"; data: T } | { status: "error"; error: EngineError };
+
+function unwrap<T>(r: Res<T>): T {
+  if (r.status === "ok") return r.data;
+  throw new BackendError(r.error.code, r.error.message);
+}
+
+/** The real backend, inside the Tauri window. */
+export async function tauriBackend(): Promise<Backend> {
+  const { commands, events } = await import("../../gen/bindings");
+  const { Channel } = await import("@tauri-apps/api/core");
+  const { open } = await import("@tauri-apps/plugin-dialog");
+  const { readTextFile } = await import("@tauri-apps/plugin-fs");
+  const channel = <T>(cb: (e: T) => void) => {
+    const c = new Channel<T>();
+    c.onmessage = cb;
+    return c;
+  };
+  const call = async <T>(p: Promise<Res<T>>) => unwrap(await p);
+  const run = async (p: Promise<Res<null>>): Promise<void> => {
+    unwrap(await p);
+  };
+  return {
+    listModels: () => call(commands.modelsList()),
+    loadModels: () => call(commands.modelsLoad()),
+    download: (id, cb) => run(commands.modelsDownload(id, channel(cb))),
+    cancelDownload: (id) => run(commands.modelsCancelDownload(id)),
+    importModel: (path) => call(commands.modelsImport(path, false)),
+    removeModel: (id) => run(commands.modelsRemove(id)),
+    send: (text, cb) => run(commands.chatSend(text, channel(cb))),
+    regenerate: (cb) => run(commands.chatRegenerate(channel(cb))),
+    stop: () => run(commands.chatStop()),
+    newChat: () => run(commands.chatNew()),
+    voiceStart: (answer, cb) => run(commands.voiceStart(answer, channel(cb))),
+    voiceStop: () => run(commands.voiceStop()),
+    voiceCancel: () => run(commands.voiceCancel()),
+    attachRecord: (text) => run(commands.recordAttach(text)),
+    detachRecord: () => run(commands.recordDetach()),
+    taskMessage: (task) => commands.recordTaskMessage(task, null),
+    getSettings: () => call(commands.settingsGet()),
+    setSettings: (s) => call(commands.settingsSet(s)),
+    about: () => commands.appAbout(),
+    pickTextFile: async () => {
+      const path = await open({ multiple: false, directory: false, filters: [{ name: "Text", extensions: ["txt", "md", "csv", "text"] }] });
+      if (typeof path !== "string") return null;
+      return { name: path.split(/[\\/]/).pop() ?? path, text: await readTextFile(path) };
+    },
+    pickModelFile: async () => {
+      const path = await open({ multiple: false, directory: false, filters: [{ name: "Model", extensions: ["gguf", "bin"] }] });
+      return typeof path === "string" ? path : null;
+    },
+    onModelState: async (cb) => events.modelState.listen((e) => cb(e.payload)),
+  };
+}

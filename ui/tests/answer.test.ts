@@ -1,0 +1,74 @@
+import { describe, expect, it } from "vitest";
+import type { ChatEvent, TurnStats } from "../../gen/bindings";
+import { AnswerView, describeStats } from "../src/answer";
+
+const stats = (finish: TurnStats["finish"]): TurnStats => ({
+  prompt_tokens: 300, reused_tokens: 280, prefilled_tokens: 20, generated_tokens: 12, dropped_turns: 0,
+  ttft_ms: 120, prefill_ms: 80, prefill_tok_s: 250, decode_ms: 240, decode_tok_s: 50, finish,
+});
+
+function setup() {
+  const live = document.createElement("div");
+  const frames: (() => void)[] = [];
+  const view = new AnswerView(live, (cb) => frames.push(cb));
+  const flush = () => frames.splice(0).forEach((f) => f());
+  return { live, view, flush };
+}
+
+const token = (data: string): ChatEvent => ({ event: "token", data });
+
+describe("an answer as it streams", () => {
+  it("grows with each frame and keeps finished paragraphs as they were rendered", () => {
+    const { view, flush } = setup();
+    view.apply(token("First paragraph."));
+    expect(view.element.textContent).toBe("");
+    flush();
+    expect(view.element.textContent).toContain("First paragraph.");
+    view.apply(token("\n\nSecond"));
+    flush();
+    const firstBlock = view.element.firstElementChild?.firstElementChild;
+    expect(firstBlock?.textContent).toContain("First paragraph.");
+    view.apply(token(" grows"));
+    view.apply(token(" on."));
+    flush();
+    // The finished paragraph's element is the same node: appended to, not re-rendered.
+    expect(view.element.firstElementChild?.firstElementChild).toBe(firstBlock);
+    expect(view.element.textContent).toContain("Second grows on.");
+    expect(view.raw).toBe("First paragraph.\n\nSecond grows on.");
+  });
+
+  it("ends with done, stopped or error, and ignores anything after the end", () => {
+    let s = setup();
+    s.view.apply(token("Hi."));
+    expect(s.view.apply({ event: "done", data: stats("stop") })).toBe(true);
+    expect(s.view.ended?.kind).toBe("done");
+    expect(s.view.apply(token(" more"))).toBe(true);
+    expect(s.view.raw).toBe("Hi.");
+    s = setup();
+    s.view.apply(token("Partial"));
+    s.view.apply({ event: "done", data: stats("cancelled") });
+    expect(s.view.ended?.kind).toBe("stopped");
+    expect(s.view.element.textContent).toContain("Partial");
+    s = setup();
+    s.view.apply({ event: "error", data: { code: "llm.inference", message: "inference failed" } });
+    expect(s.view.ended).toEqual({ kind: "error", error: { code: "llm.inference", message: "inference failed" } });
+  });
+
+  it("announces whole sentences to screen readers, not every token", () => {
+    const { live, view, flush } = setup();
+    for (const t of ["Your ", "LDL ", "is ", "high", "."]) view.apply(token(t));
+    flush();
+    view.apply(token(" It is"));
+    flush();
+    expect(Array.from(live.children).map((c) => c.textContent)).toEqual(["Your LDL is high."]);
+    view.apply({ event: "done", data: stats("stop") });
+    expect(Array.from(live.children).map((c) => c.textContent)).toEqual(["Your LDL is high.", "It is"]);
+  });
+
+  it("counts dropped turns and describes the figures", () => {
+    const { view } = setup();
+    view.apply({ event: "trimmed", data: { dropped_turns: 2 } });
+    expect(view.trimmed).toBe(2);
+    expect(describeStats(stats("stop"))).toContain("280 of 300 prompt tokens reused");
+  });
+});

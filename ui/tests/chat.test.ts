@@ -1,0 +1,111 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import type { TurnStats } from "../../gen/bindings";
+import { ChatScreen, NOTICE } from "../src/chat";
+import { BackendError } from "../src/platform";
+import { FakeBackend, modelsView } from "./fake";
+
+const stats: TurnStats = {
+  prompt_tokens: 40, reused_tokens: 0, prefilled_tokens: 40, generated_tokens: 3, dropped_turns: 0,
+  ttft_ms: 90, prefill_ms: 60, prefill_tok_s: 600, decode_ms: 60, decode_tok_s: 50, finish: "stop",
+};
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+let backend: FakeBackend;
+let screen: ChatScreen;
+beforeEach(() => {
+  document.body.innerHTML = "";
+  backend = new FakeBackend(modelsView(true));
+  screen = new ChatScreen(backend, { autoSend: true, voiceAvailable: true, schedule: (cb) => cb() }, () => {});
+  document.body.append(screen.element);
+});
+
+describe("the chat screen", () => {
+  it("always shows the medical notice and offers examples", () => {
+    expect(screen.element.textContent).toContain(NOTICE);
+    expect(screen.element.querySelectorAll(".suggestion").length).toBeGreaterThanOrEqual(3);
+  });
+
+  it("streams an answer into the conversation and swaps send for stop while it does", async () => {
+    screen.input.value = "What is LDL?";
+    const done = screen.sendOrStop();
+    await tick();
+    expect(backend.calls).toContain("send What is LDL?");
+    expect(screen.sendButton.textContent).toBe("Stop");
+    backend.chat?.({ event: "token", data: "LDL is " });
+    backend.chat?.({ event: "token", data: "a cholesterol carrier." });
+    expect(screen.element.querySelector(".msg.assistant")?.textContent).toContain("LDL is a cholesterol carrier.");
+    // No double send while it streams.
+    screen.input.value = "Another";
+    screen.input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter" }));
+    await tick();
+    expect(backend.calls.filter((c) => c.startsWith("send"))).toHaveLength(1);
+    backend.chat?.({ event: "done", data: stats });
+    await done;
+    expect(screen.sendButton.textContent).toBe("Send");
+    expect(screen.element.querySelector(".answer-actions")?.textContent).toContain("Regenerate");
+  });
+
+  it("stops at once with the stop button and Escape", async () => {
+    screen.input.value = "Tell me everything";
+    void screen.sendOrStop();
+    await tick();
+    await screen.sendOrStop();
+    expect(backend.calls).toContain("stop");
+    backend.chat?.({ event: "done", data: { ...stats, finish: "cancelled" } });
+    expect(screen.element.querySelector(".stopped")?.textContent).toBe("Stopped.");
+  });
+
+  it("says when old messages were set aside and shows errors as such", async () => {
+    void screen.ask("Q");
+    await tick();
+    backend.chat?.({ event: "trimmed", data: { dropped_turns: 2 } });
+    backend.chat?.({ event: "error", data: { code: "llm.inference", message: "inference failed: out of memory" } });
+    expect(screen.element.querySelector(".trimmed")?.textContent).toContain("oldest messages were set aside");
+    expect(screen.element.querySelector(".msg.failed [role=alert]")?.textContent).toContain("out of memory");
+  });
+
+  it("names a record that is too long as such, not as a long message", async () => {
+    backend.attachError = new BackendError("llm.record_too_long", "the attached record is too long for the conversation: it takes 9000 tokens");
+    await screen.attach("labs.txt", "x".repeat(100));
+    const status = screen.element.querySelector("[role=status]")?.textContent ?? "";
+    expect(status).toContain("This record is too long");
+    expect(status).not.toContain("message is too long");
+    expect(screen.record).toBeNull();
+  });
+
+  it("pins an attached record with its three tasks", async () => {
+    await screen.attach("labs.txt", "LDL 160 mg/dL");
+    const card = screen.element.querySelector(".record-card");
+    expect(card?.textContent).toContain("labs.txt");
+    expect(card?.querySelectorAll("button")).toHaveLength(4);
+    (Array.from(card!.querySelectorAll("button")).find((b) => b.textContent === "Explain results") as HTMLButtonElement).click();
+    await tick();
+    expect(backend.calls).toContain("send TASK explain");
+  });
+
+  it("shows the partial transcript while listening, then the spoken question and its answer", async () => {
+    await screen.toggleMic();
+    expect(backend.calls).toContain("voiceStart true");
+    expect(screen.micButton.getAttribute("aria-pressed")).toBe("true");
+    backend.voice?.({ event: "listening", data: { event: "level", data: { rms: 0.1, peak: 0.3 } } });
+    expect((screen.element.querySelector(".meter") as HTMLElement).style.transform).toBe("scaleY(0.800)");
+    backend.voice?.({ event: "listening", data: { event: "partial", data: { stable: "what is", tail: "a high" } } });
+    expect(screen.input.value).toBe("what is a high");
+    const transcript = { text: "What is a high ferritin?", segments: [], no_speech: false, audio_ms: 2000, elapsed_ms: 400 };
+    backend.voice?.({ event: "heard", data: { transcript, final_ms: 420, answering: true } });
+    expect(screen.input.value).toBe("");
+    expect(screen.element.querySelector(".msg.user")?.textContent).toBe("What is a high ferritin?");
+    backend.voice?.({ event: "answer", data: { event: "token", data: "Ferritin stores iron." } });
+    backend.voice?.({ event: "answer", data: { event: "done", data: stats } });
+    expect(screen.element.querySelector(".msg.assistant")?.textContent).toContain("Ferritin stores iron.");
+  });
+
+  it("says so when no speech was heard, and explains a denied microphone", async () => {
+    await screen.toggleMic();
+    backend.voice?.({ event: "no_speech" });
+    expect(screen.element.querySelector("[role=status]")?.textContent).toBe("Didn't catch that — try again.");
+    backend.voiceError = new BackendError("mic.permission_denied", "Murmur may not use the microphone: allow it in your system's privacy settings.");
+    await screen.toggleMic();
+    expect(screen.element.querySelector("[role=status]")?.textContent).toContain("allow it in your system's privacy settings");
+  });
+});
