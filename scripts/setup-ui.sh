@@ -8,7 +8,9 @@ cd "$root"
 stamp=node_modules/.murmur-lock.sha256
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  npm ci --no-audit --no-fund >&2
+  # npm ci refuses a lock written here (it lacks other platforms' optional packages):
+  # install exactly what the lock says, without rewriting it.
+  npm install --no-save --no-audit --no-fund >&2
   echo "$want" > "$stamp"
 fi
 npm run --silent ui:build >&2

@@ -162,7 +162,7 @@ test("Murmur in its real window", async (t) => {
   await step(t, "a record is attached and explained", async () => {
     const input = await s.wait("textarea");
     await s.type(input, "Lipid panel, 2026-10-02\nTotal cholesterol 241 mg/dL (ref < 200) H\nLDL 160 mg/dL (ref < 100) H\nHDL 42 mg/dL (ref > 40)\nTriglycerides 145 mg/dL (ref < 150)");
-    const attach = await s.exec("return [...document.querySelectorAll('header button')].findIndex(b => b.textContent === 'Attach a record');");
+    const attach = await s.exec("return [...document.querySelectorAll('header button')].findIndex(b => b.textContent === 'Attach record');");
     await s.click((await s.findAll("header button"))[attach]);
     await s.wait(".record-card", 60_000);
     const explain = await s.exec("return [...document.querySelectorAll('.record-card button')].findIndex(b => b.textContent === 'Explain results');");

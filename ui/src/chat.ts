@@ -2,7 +2,7 @@
 // medical notice, and answers that grow token by token.
 import type { ChatEvent, Task, VoiceTurnEvent } from "../../gen/bindings";
 import { AnswerView, describeStats } from "./answer";
-import { clear, h } from "./dom";
+import { clear, h, icon, MIC_ICON } from "./dom";
 import { type Backend, toBackendError } from "./platform";
 
 const EXAMPLES = [
@@ -47,16 +47,16 @@ export class ChatScreen {
     this.live = h("div", { class: "visually-hidden", "aria-live": "polite", "aria-atomic": "false" });
     this.status = h("p", { class: "status", role: "status", "aria-live": "polite" });
     this.recordSlot = h("div", { class: "record-slot" });
-    this.input = h("textarea", { rows: 1, placeholder: "Ask about your health records…", "aria-label": "Your question", enterkeyhint: "send" });
+    this.input = h("textarea", { rows: 1, placeholder: "Ask a question…", "aria-label": "Your question", enterkeyhint: "send" });
     this.meter = h("span", { class: "meter", "aria-hidden": "true" });
-    this.micButton = h("button", { class: "mic", type: "button", "aria-label": "Ask by voice", "aria-pressed": "false", title: "Ask by voice (Ctrl+M)" }, this.meter, h("span", { class: "mic-icon", "aria-hidden": "true" }, "🎙"));
+    this.micButton = h("button", { class: "mic", type: "button", "aria-label": "Ask by voice", "aria-pressed": "false", title: "Ask by voice (Ctrl+M)" }, this.meter, icon(...MIC_ICON));
     this.sendButton = h("button", { class: "send", type: "submit", "aria-label": "Send" }, "Send");
     const form = h("form", { class: "composer", onsubmit: (e: Event) => { e.preventDefault(); void this.sendOrStop(); } }, this.input, this.micButton, this.sendButton);
     this.element = h("section", { class: "chat" },
       h("header", { class: "bar" },
         h("h1", {}, "Murmur"),
         h("button", { type: "button", class: "quiet", onclick: () => void this.newChat() }, "New chat"),
-        h("button", { type: "button", class: "quiet", onclick: () => void this.attachFile() }, "Attach a record"),
+        h("button", { type: "button", class: "quiet", onclick: () => void this.attachFile() }, "Attach record"),
         h("button", { type: "button", class: "quiet", "aria-label": "Settings", onclick: () => this.onSettings() }, "Settings")),
       h("p", { class: "notice" }, NOTICE),
       this.recordSlot, this.log, this.status, form, this.live);
@@ -233,7 +233,7 @@ export class ChatScreen {
 
   async runTask(task: Task): Promise<void> {
     if (!this.record) {
-      this.status.textContent = "Attach a record first: paste it into the box and press “Attach a record”, or open a text file.";
+      this.status.textContent = "Attach a record first: paste it into the box and press “Attach record”, or open a text file.";
       return;
     }
     await this.ask(await this.backend.taskMessage(task));

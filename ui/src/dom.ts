@@ -18,3 +18,23 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = 
 export function clear(el: Element): void {
   while (el.firstChild) el.firstChild.remove();
 }
+
+const SVG = "http://www.w3.org/2000/svg";
+
+/** A small inline icon (paths in a 24×24 box), hidden from screen readers. */
+export function icon(...paths: string[]): SVGSVGElement {
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("width", "22");
+  svg.setAttribute("height", "22");
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("class", "icon");
+  for (const d of paths) {
+    const p = document.createElementNS(SVG, "path");
+    p.setAttribute("d", d);
+    svg.append(p);
+  }
+  return svg;
+}
+
+export const MIC_ICON = ["M12 14a3 3 0 0 0 3-3V5a3 3 0 0 0-6 0v6a3 3 0 0 0 3 3z", "M19 11a7 7 0 0 1-14 0M12 18v3M8 21h8"];
