@@ -69,6 +69,13 @@ mod tests {
         assert!(committed == fresh, "gen/bindings.ts is stale: run `npm run gen` and commit it");
     }
 
+    /// The UI listens for `ModelState` under the name the commands emit it with.
+    #[test]
+    fn the_model_state_event_name_matches() {
+        let ts = std::fs::read_to_string(super::committed_path()).expect("gen/bindings.ts");
+        assert!(ts.contains(&format!("makeEvent<ModelState, ModelState>(\"{}\")", crate::commands::models::MODEL_STATE_EVENT)));
+    }
+
     /// Every command the bindings offer is in the ACL list (so it has a permission) and the
     /// other way round.
     #[test]

@@ -122,7 +122,12 @@ test("Murmur in its real window", async (t) => {
       await s.click(await s.wait("button.primary"));
       const seen = new Set();
       const deadline = Date.now() + 120_000;
+      let loadingShot = false;
       while (Date.now() < deadline && !(await s.findAll("textarea")).length) {
+        if (!loadingShot && (await s.findAll(".loading")).length) {
+          loadingShot = true;
+          await shot("loading");
+        }
         const p = await s.exec("const b = document.querySelector('[data-id=\"test-llm\"] progress'); return b ? b.value : null;");
         if (p != null) seen.add(p);
         if (seen.size === 3) await shot("onboarding-downloading");
@@ -225,6 +230,19 @@ test("Murmur in its real window", async (t) => {
       assert.deepEqual(bad, [], "network sockets other than loopback");
     });
   }
+
+  await step(t, "settings open, show the models and go back", async () => {
+    const idx = await s.exec("return [...document.querySelectorAll('header button')].findIndex(b => b.textContent === 'Settings');");
+    await s.click((await s.findAll("header button"))[idx]);
+    await s.wait(".settings h2");
+    const text = await s.exec("return document.querySelector('.settings').textContent;");
+    assert.match(text, /Answer style/);
+    assert.match(text, /instructions/);
+    await shot("settings");
+    const back = await s.exec("return [...document.querySelectorAll('.settings header button')].findIndex(b => b.textContent === 'Back');");
+    await s.click((await s.findAll(".settings header button"))[back]);
+    await s.wait("textarea");
+  });
 
   await step(t, "phone size and desktop size", async () => {
     await s.setWindowRect(390, 844);

@@ -7,8 +7,7 @@ use murmur_engine::models::{import, CatalogEntry, ChosenModel, DownloadProgress,
 use murmur_engine::{CancelToken, EngineError, ErrorCode};
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
-use tauri::{AppHandle, Manager, Runtime, State};
-use tauri_specta::Event;
+use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 
 use super::{blocking, invalid, CmdResult};
 use crate::state::{lock, AppState};
@@ -32,6 +31,10 @@ pub struct ModelsView {
     pub loaded_asr: Option<String>,
 }
 
+/// The event name of [`ModelState`] (tauri-specta's kebab-case of the type name; a test checks
+/// it against the bindings).
+pub const MODEL_STATE_EVENT: &str = "model-state";
+
 /// Broadcast whenever the loaded models change (or fail to load).
 #[derive(Clone, Debug, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
 #[serde(tag = "state", rename_all = "snake_case")]
@@ -40,6 +43,12 @@ pub enum ModelState {
     Loaded { role: Role, id: String },
     Failed { role: Role, error: EngineError },
     Unloaded { role: Role },
+}
+
+fn broadcast<R: Runtime>(app: &AppHandle<R>, state: ModelState) {
+    if let Err(e) = app.emit(MODEL_STATE_EVENT, state) {
+        tracing::warn!("model state event: {e}");
+    }
 }
 
 fn chosen(state: &AppState, role: Role, preferred: Option<&str>) -> Option<ChosenModel> {
@@ -134,12 +143,12 @@ pub fn models_remove<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, 
         if loaded.llm_id.as_deref() == Some(id.as_str()) {
             loaded.llm = None;
             loaded.llm_id = None;
-            let _ = ModelState::Unloaded { role: Role::Llm }.emit(&app);
+            broadcast(&app, ModelState::Unloaded { role: Role::Llm });
         }
         if loaded.asr_id.as_deref() == Some(id.as_str()) {
             loaded.asr = None;
             loaded.asr_id = None;
-            let _ = ModelState::Unloaded { role: Role::Asr }.emit(&app);
+            broadcast(&app, ModelState::Unloaded { role: Role::Asr });
         }
     }
     let io = |e: std::io::Error| EngineError::new(ErrorCode::StoreIo, e.to_string());
@@ -173,7 +182,7 @@ pub async fn models_load<R: Runtime>(app: AppHandle<R>) -> CmdResult<ModelsView>
         }
     }
     if lock(&state.loaded).llm.is_none() {
-        let _ = ModelState::Loading { role: Role::Llm, id: llm.id.clone() }.emit(&app);
+        broadcast(&app, ModelState::Loading { role: Role::Llm, id: llm.id.clone() });
         let (path, options) = (llm.path.clone(), settings.session_options());
         match blocking(move || LlmWorker::spawn(path, options).map_err(|e| EngineError::from_coded(&e))).await {
             Ok(worker) => {
@@ -185,10 +194,10 @@ pub async fn models_load<R: Runtime>(app: AppHandle<R>) -> CmdResult<ModelsView>
                 let mut loaded = lock(&state.loaded);
                 loaded.llm = Some(worker);
                 loaded.llm_id = Some(llm.id.clone());
-                let _ = ModelState::Loaded { role: Role::Llm, id: llm.id.clone() }.emit(&app);
+                broadcast(&app, ModelState::Loaded { role: Role::Llm, id: llm.id.clone() });
             }
             Err(error) => {
-                let _ = ModelState::Failed { role: Role::Llm, error: error.clone() }.emit(&app);
+                broadcast(&app, ModelState::Failed { role: Role::Llm, error: error.clone() });
                 return Err(error);
             }
         }
@@ -196,18 +205,18 @@ pub async fn models_load<R: Runtime>(app: AppHandle<R>) -> CmdResult<ModelsView>
     if let Some(asr) = asr {
         let current = lock(&state.loaded).asr_id.clone();
         if current.as_deref() != Some(asr.id.as_str()) {
-            let _ = ModelState::Loading { role: Role::Asr, id: asr.id.clone() }.emit(&app);
+            broadcast(&app, ModelState::Loading { role: Role::Asr, id: asr.id.clone() });
             let path = asr.path.clone();
             match blocking(move || AsrWorker::spawn(path).map_err(|e| EngineError::from_coded(&e))).await {
                 Ok(worker) => {
                     let mut loaded = lock(&state.loaded);
                     loaded.asr = Some(worker);
                     loaded.asr_id = Some(asr.id.clone());
-                    let _ = ModelState::Loaded { role: Role::Asr, id: asr.id.clone() }.emit(&app);
+                    broadcast(&app, ModelState::Loaded { role: Role::Asr, id: asr.id.clone() });
                 }
                 // Voice is optional: typing still works; the event tells the UI why the mic is off.
                 Err(error) => {
-                    let _ = ModelState::Failed { role: Role::Asr, error }.emit(&app);
+                    broadcast(&app, ModelState::Failed { role: Role::Asr, error });
                 }
             }
         }

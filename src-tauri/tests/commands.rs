@@ -1,0 +1,117 @@
+//! The commands over the real engine and the real test models, on Tauri's mock runtime: the
+//! same functions the window calls, with `Channel`s built from closures that collect what
+//! the commands stream.
+
+use std::sync::mpsc::{channel, Receiver};
+use std::time::Duration;
+
+use murmur_engine::llm::ChatEvent;
+use murmur_engine::settings::Settings;
+use murmur_engine::ErrorCode;
+use murmur_lib::commands::{chat, models, records, settings};
+use murmur_lib::state::{AppDirs, AppState};
+use tauri::ipc::{Channel, InvokeResponseBody};
+use tauri::test::{mock_app, MockRuntime};
+use tauri::{App, Manager};
+
+fn fixture(var: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| panic!("{var} is not set: run scripts/test.sh (or tests/fixtures/setup.sh)"))
+}
+
+/// A mock app whose model store holds the test models (imported by reference).
+fn app(dir: &std::path::Path) -> App<MockRuntime> {
+    let dirs = AppDirs { data: dir.to_path_buf(), models: dir.join("models") };
+    std::fs::create_dir_all(&dirs.models).expect("models dir");
+    for (id, var, role) in [("test-llm", "MURMUR_TEST_LLM", "llm"), ("test-asr", "MURMUR_TEST_WHISPER", "asr")] {
+        let reference = serde_json::json!({ "path": fixture(var), "role": role, "summary": "test model" });
+        std::fs::write(dirs.models.join(format!("{id}.ref.json")), reference.to_string()).expect("ref");
+    }
+    let threads = Settings { threads: Some(2), temperature: 0.0, n_ctx: 2048, ..Settings::default() };
+    threads.save(&dirs.settings_file()).expect("settings");
+    let app = mock_app();
+    app.manage(AppState::new(dirs));
+    app
+}
+
+/// A Channel whose messages arrive on a receiver, parsed.
+fn collect() -> (Channel<ChatEvent>, Receiver<serde_json::Value>) {
+    let (tx, rx) = channel();
+    let ch = Channel::new(move |body: InvokeResponseBody| {
+        if let InvokeResponseBody::Json(json) = body {
+            let _ = tx.send(serde_json::from_str(&json).unwrap_or(serde_json::Value::Null));
+        }
+        Ok(())
+    });
+    (ch, rx)
+}
+
+fn until_end(rx: &Receiver<serde_json::Value>) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    while let Ok(e) = rx.recv_timeout(Duration::from_secs(120)) {
+        let end = e["event"] == "done" || e["event"] == "error";
+        out.push(e);
+        if end {
+            break;
+        }
+    }
+    out
+}
+
+#[test]
+fn load_ask_stop_and_the_errors_the_ui_switches_on() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let app = app(dir.path());
+    let state = app.state::<AppState>();
+
+    // Before loading, asking is a clear error, not a hang.
+    let (ch, _rx) = collect();
+    let err = chat::chat_send(state.clone(), "Hello".into(), ch).expect_err("not loaded");
+    assert_eq!(err.code, ErrorCode::ModelNotLoaded);
+
+    let view = models::models_list(state.clone()).expect("list");
+    assert_eq!(view.llm.as_ref().map(|m| m.id.as_str()), Some("test-llm"));
+    let loaded = tauri::async_runtime::block_on(models::models_load(app.handle().clone())).expect("load");
+    assert_eq!(loaded.loaded_llm.as_deref(), Some("test-llm"));
+    assert_eq!(loaded.loaded_asr.as_deref(), Some("test-asr"));
+
+    // An answer streams tokens, then done; a second question meanwhile is refused as busy.
+    let (ch, rx) = collect();
+    chat::chat_send(state.clone(), "In one sentence: what is HDL cholesterol?".into(), ch).expect("send");
+    let (ch2, _rx2) = collect();
+    let busy = chat::chat_send(state.clone(), "And LDL?".into(), ch2).expect_err("busy");
+    assert_eq!(busy.code, ErrorCode::Busy);
+    let events = until_end(&rx);
+    assert!(events.iter().filter(|e| e["event"] == "token").count() >= 3, "{events:?}");
+    assert_eq!(events.last().map(|e| e["event"].clone()), Some("done".into()), "{events:?}");
+
+    // Stop ends a long answer as cancelled.
+    let (ch, rx) = collect();
+    chat::chat_send(state.clone(), "List twenty blood tests and explain each in detail.".into(), ch).expect("send");
+    let first = rx.recv_timeout(Duration::from_secs(60)).expect("first event");
+    assert_eq!(first["event"], "token");
+    chat::chat_stop(state.clone()).expect("stop");
+    let rest = until_end(&rx);
+    assert_eq!(rest.last().map(|e| e["data"]["finish"].clone()), Some("cancelled".into()), "{rest:?}");
+
+    // Regenerate asks the last question again.
+    let (ch, rx) = collect();
+    chat::chat_regenerate(state.clone(), ch).expect("regenerate");
+    assert_eq!(until_end(&rx).last().map(|e| e["event"].clone()), Some("done".into()));
+
+    // A record too long for the context is named as such, and it stays detached.
+    let long = "Potassium 5.9 mmol/L (3.5-5.1) H. Sodium 131 mmol/L (136-145) L. ".repeat(200);
+    let err = tauri::async_runtime::block_on(records::record_attach(state.clone(), long)).expect_err("too long");
+    assert_eq!(err.code, ErrorCode::RecordTooLong, "{err:?}");
+    assert!(!chat::chat_snapshot(state.clone()).expect("snapshot").has_record);
+    tauri::async_runtime::block_on(records::record_attach(state.clone(), "LDL 160 mg/dL (ref < 100) H".into())).expect("attach");
+    assert!(chat::chat_snapshot(state.clone()).expect("snapshot").has_record);
+
+    // Empty input and bad settings are refused with their own codes.
+    let (ch, _rx) = collect();
+    assert_eq!(chat::chat_send(state.clone(), "   ".into(), ch).expect_err("empty").code, ErrorCode::InvalidInput);
+    let bad = Settings { n_ctx: 10, ..Settings::default() };
+    assert_eq!(settings::settings_set(state.clone(), bad).expect_err("invalid").code, ErrorCode::SettingsInvalid);
+    // Errors cross to the UI as {code, message}.
+    let json = serde_json::to_value(&err).expect("json");
+    assert_eq!(json["code"], "llm.record_too_long");
+}
