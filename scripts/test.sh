@@ -31,6 +31,14 @@ ui_status=${PIPESTATUS[0]}
 cargo test --workspace --locked --all-targets --no-fail-fast -- --test-threads=1 2>&1 | tee -a "$log"
 cargo_status=${PIPESTATUS[0]}
 
+# The real app window (Xvfb + tauri-driver + WebKitWebDriver) on the real models: first run,
+# chat, stop, record, voice through a virtual microphone, hostile markdown; then the same with
+# no network at all (a network namespace), in the dark theme.
+bash tests/e2e/run.sh 2>&1 | tee -a "$log"
+e2e_status=${PIPESTATUS[0]}
+bash tests/e2e/run.sh --offline 2>&1 | tee -a "$log"
+e2e_offline_status=${PIPESTATUS[0]}
+
 # Lints, as errors: among them, no blocking file call inside the downloader's async code
 # (clippy.toml's disallowed-methods, denied in models/download.rs).
 cargo clippy --workspace --locked --all-targets -- -D warnings 2>&1 | tee -a "$log"
@@ -52,8 +60,10 @@ fi
 awk -v skipped="$skipped" '/^test result:/ {p += $4; f += $6}
      /^bench smoke run:/ {p += $4; f += $6}
      /^clippy:/ {p += $2; f += $4}
+     /^# pass [0-9]+$/ {p += $3}
+     /^# fail [0-9]+$/ {f += $3}
      /^ +Tests +[0-9]/ {for (i = 2; i < NF; i++) {if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i}}
      /^Ran [0-9]+ tests?/ {py = $2}
      /^FAILED \(/ {pyfail = 1}
      END {if (pyfail) {f += 1} else {p += py}; printf "suite: %d passed, %d failed, %d skipped\n", p - skipped, f, skipped}' "$log"
-[ "$py_status" -eq 0 ] && [ "$ui_status" -eq 0 ] && [ "$cargo_status" -eq 0 ] && [ "$clippy_status" -eq 0 ] && [ "$bench_status" -eq 0 ]
+[ "$py_status" -eq 0 ] && [ "$ui_status" -eq 0 ] && [ "$cargo_status" -eq 0 ] && [ "$e2e_status" -eq 0 ] && [ "$e2e_offline_status" -eq 0 ] && [ "$clippy_status" -eq 0 ] && [ "$bench_status" -eq 0 ]

@@ -87,6 +87,9 @@ before(async () => {
       { id: "test-asr", role: "asr", name: "Whisper tiny.en (test)", url: url("asr.bin"), file: "asr.bin", bytes: statSync(asr).size, sha256: sha256(asr), license: "MIT", ram_mb: 200, description: "The test speech model.", default: true, verified: true },
     ];
   }
+  // Greedy answers, so that the model's replies (the echoed hostile markdown) are reproducible.
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(join(dataDir, "settings.json"), JSON.stringify({ temperature: 0, threads: 2 }));
   const catalogPath = join(work, "catalog.json");
   writeFileSync(catalogPath, JSON.stringify(catalog));
   startPulse();
@@ -182,6 +185,7 @@ test("Murmur in its real window", async (t) => {
     await s.until("return document.querySelector('button.mic').getAttribute('aria-pressed') === 'true';", 10_000);
     await sleep(800);
     const player = spawn("paplay", [join(SPEECH, "question.wav")]);
+    const played = new Promise((r) => player.on("exit", r));
     let partial = "";
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline && !partial) {
@@ -190,17 +194,28 @@ test("Murmur in its real window", async (t) => {
       await sleep(100);
     }
     assert.ok(partial.length > 0, "a partial transcript should appear in the input while speaking");
-    await new Promise((r) => player.on("exit", r));
+    await played;
     await s.until("return [...document.querySelectorAll('.msg.user')].some(m => /ferritin|blood|doctor/i.test(m.textContent));", 60_000);
     await answerDone(5);
     assert.ok((await lastAnswer()).length > 5);
   });
 
   await step(t, "hostile markdown from the model renders inert", async () => {
-    await ask("Repeat exactly, with nothing before or after: <img src=x onerror=\"window.pwned=1\"> [x](javascript:window.pwned=2) <script>window.pwned=3</script>");
-    await answerDone(6);
-    const found = await s.exec("return { pwned: window.pwned ?? null, bad: document.querySelectorAll('.msg.assistant img, .msg.assistant script, .msg.assistant [onerror], .msg.assistant a[href]').length };");
-    assert.deepEqual(found, { pwned: null, bad: 0 });
+    // A fresh conversation without the record: the model echoes the text back (greedy).
+    const remove = await s.exec("return [...document.querySelectorAll('.record-card button')].findIndex(b => b.textContent === 'Remove');");
+    if (remove >= 0) await s.click((await s.findAll(".record-card button"))[remove]);
+    const idx = await s.exec("return [...document.querySelectorAll('header button')].findIndex(b => b.textContent === 'New chat');");
+    await s.click((await s.findAll("header button"))[idx]);
+    await s.until("return !document.querySelector('.msg');", 10_000);
+    await ask('Echo this text back verbatim: <script>window.pwned=3</script> <img src=x onerror="window.pwned=1"> [link](javascript:window.pwned=2) done');
+    await answerDone(1);
+    const found = await s.exec("const m = document.querySelector('.msg.assistant .answer-body'); return { text: m.textContent, pwned: window.pwned ?? null, bad: document.querySelectorAll('.msg.assistant img, .msg.assistant script, .msg.assistant [onerror], .msg.assistant a[href]').length };");
+    // The hostile output did reach the renderer (its plain words are shown)…
+    assert.match(found.text, /link/);
+    assert.match(found.text, /done/);
+    // …and nothing of it is live.
+    assert.equal(found.pwned, null);
+    assert.equal(found.bad, 0);
   });
 
   if (OFFLINE) {
@@ -250,6 +265,8 @@ test("Murmur in its real window", async (t) => {
     await shot(`phone${process.env.MURMUR_E2E_THEME ? "-dark" : ""}`);
     const fits = await s.exec("return document.documentElement.scrollWidth <= window.innerWidth + 1 && !!document.querySelector('textarea').getBoundingClientRect().bottom;");
     assert.ok(fits, "nothing wider than the phone screen");
+    const dark = await s.exec("return matchMedia('(prefers-color-scheme: dark)').matches;");
+    assert.equal(dark, Boolean(process.env.MURMUR_E2E_THEME?.endsWith(":dark")), "the system theme reaches the page");
     await s.setWindowRect(1100, 800);
     await sleep(300);
     await shot("desktop");

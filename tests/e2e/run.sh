@@ -24,8 +24,15 @@ export MURMUR_E2E_OUT=${MURMUR_E2E_OUT:-$CARGO_TARGET_DIR/e2e-screenshots}
 run() { xvfb-run -a -s "-screen 0 1280x900x24" node --test --test-concurrency=1 tests/e2e/app.test.mjs; }
 
 if [ "${1:-}" = "--offline" ]; then
+  if ! unshare --user --map-root-user --net true 2>/dev/null; then
+    echo "SKIPPED e2e offline: user and network namespaces are unavailable here" >&2
+    [ -n "${MURMUR_TEST_SKIPS:-}" ] && echo "e2e offline: user and network namespaces are unavailable here" >> "$MURMUR_TEST_SKIPS"
+    exit 0
+  fi
   # No network: a fresh network namespace with only loopback (for the WebDriver pieces).
   export MURMUR_E2E_OFFLINE=1
+  # This run also shows the dark theme (WebKitGTK follows GTK's).
+  export MURMUR_E2E_THEME=Adwaita:dark
   exec unshare --user --map-root-user --net sh -c 'ip link set lo up && exec "$0" "$@"' \
     xvfb-run -a -s "-screen 0 1280x900x24" node --test --test-concurrency=1 tests/e2e/app.test.mjs
 fi

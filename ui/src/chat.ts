@@ -84,6 +84,8 @@ export class ChatScreen {
         void this.stop();
       }
     });
+    // A rotated phone or a resized window keeps the newest message in view.
+    window.addEventListener("resize", () => this.scroll());
     this.log.addEventListener("scroll", () => {
       this.stickToBottom = this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < 40;
     });
@@ -105,6 +107,12 @@ export class ChatScreen {
         void this.toggleMic();
       }
     });
+  }
+
+  /** Sets the input's text (as typed, spoken or cleared) and fits its height to it. */
+  setInput(text: string): void {
+    this.input.value = text;
+    this.autosize();
   }
 
   private autosize(): void {
@@ -138,8 +146,7 @@ export class ChatScreen {
     if (this.streaming) return this.stop();
     const text = this.input.value.trim();
     if (!text) return;
-    this.input.value = "";
-    this.autosize();
+    this.setInput("");
     await this.ask(text);
   }
 
@@ -250,7 +257,7 @@ export class ChatScreen {
         name = picked.name;
         text = picked.text;
       } else {
-        this.input.value = "";
+        this.setInput("");
       }
       await this.attach(name, text);
     } catch (e) {
@@ -310,7 +317,7 @@ export class ChatScreen {
         case "listening": {
           const v = e.data;
           if (v.event === "level") this.meter.style.transform = `scaleY(${Math.min(1, (v.data.rms ?? 0) * 8).toFixed(3)})`;
-          else if (v.event === "partial") this.input.value = `${before}${before ? " " : ""}${v.data.stable} ${v.data.tail}`.trim();
+          else if (v.event === "partial") this.setInput(`${before}${before ? " " : ""}${v.data.stable} ${v.data.tail}`.trim());
           else if (v.event === "transcribing") this.status.textContent = "Getting your words…";
           break;
         }
@@ -318,17 +325,17 @@ export class ChatScreen {
           stopListening();
           this.status.textContent = "";
           if (e.data.answering) {
-            this.input.value = before;
+            this.setInput(before);
             this.userMessage(e.data.transcript.text);
             answer = this.answerBubble().onEvent;
           } else {
-            this.input.value = `${before}${before ? " " : ""}${e.data.transcript.text}`;
+            this.setInput(`${before}${before ? " " : ""}${e.data.transcript.text}`);
             this.input.focus();
           }
           break;
         case "no_speech":
           stopListening();
-          this.input.value = before;
+          this.setInput(before);
           this.status.textContent = "Didn't catch that — try again.";
           break;
         case "answer":
@@ -336,7 +343,7 @@ export class ChatScreen {
           break;
         case "error":
           stopListening();
-          this.input.value = before;
+          this.setInput(before);
           this.status.textContent = e.data.code === "mic.permission_denied" || e.data.code === "mic.not_found"
             ? e.data.message
             : e.data.code === "cancelled" ? "" : `Voice input failed: ${e.data.message}`;

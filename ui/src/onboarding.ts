@@ -76,6 +76,9 @@ export class Onboarding {
   }
 
   private async downloadAll(): Promise<void> {
+    const start = this.element.querySelector("button.primary") as HTMLButtonElement;
+    start.disabled = true;
+    start.textContent = "Downloading…";
     const todo = recommended(this.view).filter((m) => !isReady(m));
     await Promise.all(todo.map((m) => this.download(m.entry.id)));
     await this.refresh();
