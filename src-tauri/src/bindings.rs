@@ -52,14 +52,19 @@ pub fn committed_path() -> std::path::PathBuf {
 
 #[cfg(test)]
 mod tests {
+    /// The bindings as the Rust types say now.
+    fn fresh() -> String {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("bindings.ts");
+        super::export(&path).expect("export");
+        std::fs::read_to_string(&path).expect("read")
+    }
+
     /// gen/bindings.ts is what the Rust types say now. `npm run gen` (MURMUR_UPDATE_BINDINGS=1)
     /// rewrites it.
     #[test]
     fn bindings_are_current() {
-        let dir = tempfile::tempdir().expect("tmp");
-        let fresh = dir.path().join("bindings.ts");
-        super::export(&fresh).expect("export");
-        let fresh = std::fs::read_to_string(&fresh).expect("read");
+        let fresh = fresh();
         let committed_path = super::committed_path();
         if std::env::var_os("MURMUR_UPDATE_BINDINGS").is_some() {
             std::fs::write(&committed_path, &fresh).expect("write gen/bindings.ts");
@@ -80,10 +85,7 @@ mod tests {
     /// other way round.
     #[test]
     fn every_command_is_in_the_acl_list() {
-        let dir = tempfile::tempdir().expect("tmp");
-        let path = dir.path().join("bindings.ts");
-        super::export(&path).expect("export");
-        let ts = std::fs::read_to_string(&path).expect("read");
+        let ts = fresh();
         // `__TAURI_INVOKE("name"` or `__TAURI_INVOKE<Type>("name"`.
         let mut invoked: Vec<&str> = ts
             .match_indices("__TAURI_INVOKE")

@@ -5,6 +5,7 @@
 
 pub mod bindings;
 pub mod commands;
+pub mod measure;
 pub mod platform;
 pub mod state;
 

@@ -21,6 +21,11 @@ export MURMUR_E2E_APP="$CARGO_TARGET_DIR/debug/murmur-app"
 export MURMUR_E2E_OUT=${MURMUR_E2E_OUT:-$CARGO_TARGET_DIR/e2e-screenshots}
 [ -x "$MURMUR_E2E_APP" ] || { echo "e2e: build the app first (cargo build -p murmur)" >&2; exit 1; }
 
+if [ "${1:-}" = "--measure" ]; then
+  export MURMUR_CLI="$CARGO_TARGET_DIR/debug/murmur"
+  exec xvfb-run -a -s "-screen 0 1280x900x24" node tests/e2e/measure.mjs
+fi
+
 run() { xvfb-run -a -s "-screen 0 1280x900x24" node --test --test-concurrency=1 tests/e2e/app.test.mjs; }
 
 if [ "${1:-}" = "--offline" ]; then

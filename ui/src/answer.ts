@@ -12,6 +12,13 @@ export type AnswerEnd =
   | { kind: "stopped"; stats: TurnStats }
   | { kind: "error"; error: EngineError };
 
+/** Measurement hook (tests/e2e/measure.mjs): when set, the wall-clock time at which each token
+ * message became visible in the DOM is appended to `window.__murmurDomTimes`. */
+function measuring(): number[] | null {
+  const w = globalThis as unknown as { __murmurDomTimes?: number[] };
+  return Array.isArray(w.__murmurDomTimes) ? w.__murmurDomTimes : null;
+}
+
 export class AnswerView {
   readonly element: HTMLElement;
   private readonly blocks: HTMLElement;
@@ -20,6 +27,7 @@ export class AnswerView {
   private rendered = 0;
   private scheduled = false;
   private spoken = 0;
+  private unseen = 0;
   ended: AnswerEnd | null = null;
   trimmed = 0;
 
@@ -46,6 +54,7 @@ export class AnswerView {
     switch (event.event) {
       case "token":
         this.text += event.data;
+        this.unseen += 1;
         this.request();
         return false;
       case "trimmed":
@@ -83,6 +92,12 @@ export class AnswerView {
       this.rendered = done.length;
     }
     this.tail.innerHTML = renderMarkdown(tail);
+    const times = measuring();
+    if (times && this.unseen > 0) {
+      const now = performance.timeOrigin + performance.now();
+      for (; this.unseen > 0; this.unseen -= 1) times.push(now);
+    }
+    this.unseen = 0;
   }
 
   /** Sends finished sentences (or, at the end, the rest) to the live region. */

@@ -18,6 +18,7 @@ export async function start(root: HTMLElement, backend: Backend): Promise<void> 
     clear(root);
     root.append(el);
     root.removeAttribute("aria-busy");
+    performance.mark(`screen:${el.className}`);
   };
 
   const loading = async () => {
@@ -26,7 +27,9 @@ export async function start(root: HTMLElement, backend: Backend): Promise<void> 
       h("p", {}, "Getting ready…"),
       h("p", { class: "help" }, "The model is being loaded into memory. The first time takes a moment.")));
     try {
+      performance.mark("models:load-start");
       const view = await backend.loadModels();
+      performance.mark("models:loaded");
       voiceAvailable = view.loaded_asr != null;
       autoSend = (await backend.getSettings()).settings.auto_send ?? true;
       chat();

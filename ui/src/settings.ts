@@ -2,7 +2,7 @@
 // advanced (context size, threads), the assistant's instructions (reset to default), about.
 import type { ModelsView, Settings, SettingsView } from "../../gen/bindings";
 import { clear, h } from "./dom";
-import { bytes } from "./format";
+import { bytes, percent } from "./format";
 import { type Backend, toBackendError } from "./platform";
 
 export class SettingsScreen {
@@ -30,6 +30,9 @@ export class SettingsScreen {
     const llmChoices = [...models.catalog.filter((m) => m.entry.role === "llm" && (m.installed.state === "ready" || m.installed.state === "referenced")).map((m) => ({ id: m.entry.id, name: m.entry.name })),
       ...models.imported.filter((m) => m.role === "llm" && m.present).map((m) => ({ id: m.id, name: `${m.id} (imported)` }))];
     const llm = h("select", { id: "llm_model" }, h("option", { value: "" }, "Automatic"), ...llmChoices.map((m) => h("option", { value: m.id, selected: m.id === s.llm_model }, m.name)));
+    const asrChoices = [...models.catalog.filter((m) => m.entry.role === "asr" && (m.installed.state === "ready" || m.installed.state === "referenced")).map((m) => ({ id: m.entry.id, name: m.entry.name })),
+      ...models.imported.filter((m) => m.role === "asr" && m.present).map((m) => ({ id: m.id, name: `${m.id} (imported)` }))];
+    const asr = h("select", { id: "asr_model" }, h("option", { value: "" }, "Automatic"), ...asrChoices.map((m) => h("option", { value: m.id, selected: m.id === s.asr_model }, m.name)));
     const save = async () => {
       const next: Settings = {
         ...s,
@@ -39,6 +42,7 @@ export class SettingsScreen {
         auto_send: autoSend.checked,
         instructions: instructions.value.trim() === view.default_instructions.trim() ? null : instructions.value,
         llm_model: llm.value || null,
+        asr_model: asr.value || null,
       };
       try {
         const reload = await this.backend.setSettings(next);
@@ -53,12 +57,24 @@ export class SettingsScreen {
         m.installed.state === "ready" || m.installed.state === "referenced" ? "on this device" : m.installed.state === "partial" ? "partly downloaded" : "not downloaded"),
       m.installed.state === "ready" ? h("button", { type: "button", class: "quiet", onclick: async () => {
         try { await this.backend.removeModel(m.entry.id); await this.open(); } catch (e) { status.textContent = toBackendError(e).message; }
-      } }, "Delete") : null));
+      } }, "Delete") : m.installed.state === "referenced" ? null : h("button", { type: "button", class: "quiet", onclick: async (e: Event) => {
+        const button = e.currentTarget as HTMLButtonElement;
+        button.disabled = true;
+        try {
+          await this.backend.download(m.entry.id, (p) => { button.textContent = `${percent(Number(p.bytes_done), Number(p.bytes_total))}%`; });
+          await this.open();
+        } catch (err) {
+          button.disabled = false;
+          button.textContent = "Download";
+          status.textContent = toBackendError(err).message;
+        }
+      } }, m.installed.state === "partial" ? "Resume" : "Download")));
     this.element.append(
       h("header", { class: "bar" }, h("h1", { id: "settings-title" }, "Settings"), h("button", { type: "button", class: "quiet", onclick: () => this.onClose(false) }, "Back")),
       h("h2", {}, "Models"), h("ul", { class: "plain" }, ...modelRows),
       h("label", { for: "llm_model" }, "Answer model"), llm,
       h("h2", {}, "Voice"), h("label", { class: "row" }, autoSend, " Send a spoken question as soon as it is heard"),
+      h("label", { for: "asr_model" }, "Voice model"), asr,
       h("h2", {}, "Answer style"), h("label", { for: "temperature" }, "Precise ↔ creative"), temperature,
       h("p", { id: "temperature-help", class: "help" }, "Precise gives the same answer every time; creative varies the wording."),
       h("h2", {}, "The assistant's instructions"), instructions,

@@ -35,6 +35,9 @@ fn ask(state: &AppState, text: String, events: Channel<ChatEvent>) -> CmdResult<
         if matches!(e, ChatEvent::Done(_) | ChatEvent::Error(_)) {
             streaming.store(false, Ordering::Release);
         }
+        if matches!(e, ChatEvent::Token(_)) {
+            crate::measure::token_sent();
+        }
         let _ = events.send(e);
     });
     llm.send(text, sampling, cancel, sink).map_err(|e| EngineError::from_coded(&e))
