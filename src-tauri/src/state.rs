@@ -44,6 +44,8 @@ impl AppDirs {
 pub struct Loaded {
     pub llm: Option<LlmWorker>,
     pub llm_id: Option<String>,
+    /// Context size and threads the loaded model runs with (a change needs a reload).
+    pub llm_options: Option<(u32, Option<usize>)>,
     pub asr: Option<AsrWorker>,
     pub asr_id: Option<String>,
 }

@@ -174,17 +174,19 @@ pub async fn models_load<R: Runtime>(app: AppHandle<R>) -> CmdResult<ModelsView>
         .ok_or_else(|| EngineError::new(ErrorCode::NoModelInstalled, "no language model is installed: download one or use a model file you have"))?;
     let asr = chosen(&state, Role::Asr, settings.asr_model.as_deref());
     // Unload first: two models of this size must never be in memory together on a phone.
+    let options = settings.session_options();
     {
         let mut loaded = lock(&state.loaded);
-        if loaded.llm_id.as_deref() != Some(llm.id.as_str()) {
+        if loaded.llm_id.as_deref() != Some(llm.id.as_str()) || loaded.llm_options != Some((options.n_ctx, options.threads)) {
             loaded.llm = None;
             loaded.llm_id = None;
+            loaded.llm_options = None;
         }
     }
     if lock(&state.loaded).llm.is_none() {
         broadcast(&app, ModelState::Loading { role: Role::Llm, id: llm.id.clone() });
-        let (path, options) = (llm.path.clone(), settings.session_options());
-        match blocking(move || LlmWorker::spawn(path, options).map_err(|e| EngineError::from_coded(&e))).await {
+        let (path, spawn_options) = (llm.path.clone(), options.clone());
+        match blocking(move || LlmWorker::spawn(path, spawn_options).map_err(|e| EngineError::from_coded(&e))).await {
             Ok(worker) => {
                 if let Some(instructions) = settings.instructions.clone() {
                     let _ = worker.set_system_prompt(Some(instructions));
@@ -192,6 +194,7 @@ pub async fn models_load<R: Runtime>(app: AppHandle<R>) -> CmdResult<ModelsView>
                 // Read the instructions into the cache now, so the first question is quick.
                 let _ = worker.prime(CancelToken::new());
                 let mut loaded = lock(&state.loaded);
+                loaded.llm_options = Some((options.n_ctx, options.threads));
                 loaded.llm = Some(worker);
                 loaded.llm_id = Some(llm.id.clone());
                 broadcast(&app, ModelState::Loaded { role: Role::Llm, id: llm.id.clone() });
