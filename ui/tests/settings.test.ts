@@ -7,7 +7,7 @@ const tick = () => new Promise((r) => setTimeout(r, 0));
 describe("settings", () => {
   it("shows models with delete or download, and saves what the person changed", async () => {
     const view = modelsView(true);
-    view.catalog.push({ ...view.catalog[0], entry: { ...view.catalog[0].entry, id: "qwen2.5-0.5b", name: "Qwen2.5 0.5B", default: false }, installed: { state: "missing" } });
+    view.catalog.push({ ...view.catalog[0], entry: { ...view.catalog[0].entry, id: "qwen2.5-0.5b", name: "Qwen2.5 0.5B", default: false, verified: true }, installed: { state: "missing" } });
     const backend = new FakeBackend(view);
     let closed: boolean | null = null;
     const screen = new SettingsScreen(backend, (reload) => { closed = reload; });
