@@ -248,3 +248,19 @@ fn priming_leaves_exactly_the_system_prompt_cached() {
     // prompt was split into batches, which differs between these two histories and can flip
     // a near-tie. Same-history reuse is compared exactly in the KV reuse test.)
 }
+
+#[test]
+fn priming_mid_conversation_keeps_the_conversation_cached() {
+    let m = model();
+    let sampling = greedy(24);
+    let mut s = ChatSession::new(&m, &options(2048)).expect("session");
+    let (_, first) = ask(&mut s, "What is a lipid panel? One sentence.", &sampling);
+    let cached = s.cached_tokens();
+    // A spoken follow-up primes while the person speaks: the conversation must stay cached.
+    s.prime(&CancelToken::new()).expect("prime");
+    assert_eq!(s.cached_tokens(), cached, "priming dropped the conversation from the cache");
+    let (_, stats) = ask(&mut s, "And what is HDL? One sentence.", &sampling);
+    // At least the whole first prompt is reused (how much of the answer's text re-tokenizes to
+    // the ids generated is issue 9's subject, not this test's).
+    assert!(stats.reused_tokens >= first.prompt_tokens, "the follow-up re-read the conversation: {stats:?} (first prompt {})", first.prompt_tokens);
+}

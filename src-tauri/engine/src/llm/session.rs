@@ -313,6 +313,11 @@ impl<'m> ChatSession<'m> {
             return Err(self.too_long_error(tokens.len(), n_ctx));
         }
         let mut keep = self.reuse_prefix(&tokens)?;
+        // Mid-conversation (a voice follow-up), the cache holds the system prompt and the
+        // conversation after it: keep it all, the next question reuses it.
+        if keep == tokens.len() && !self.turns.is_empty() {
+            return Ok(());
+        }
         if keep < self.cached.len() {
             keep = self.truncate_cache(keep)?;
         }
