@@ -191,11 +191,13 @@ test("Murmur in its real window", async (t) => {
     while (Date.now() < deadline && !partial) {
       partial = await s.exec("return document.querySelector('textarea').value;");
       if (partial) await shot("listening-partial");
-      await sleep(100);
+      await sleep(50);
     }
-    assert.ok(partial.length > 0, "a partial transcript should appear in the input while speaking");
     await played;
     await s.until("return [...document.querySelectorAll('.msg.user')].some(m => /ferritin|blood|doctor/i.test(m.textContent));", 60_000);
+    // Partial transcripts were shown in the input while the person spoke.
+    const partials = Number(await s.exec("return document.querySelector('textarea').dataset.partials ?? 0;"));
+    assert.ok(partials > 0 || partial.length > 0, `a partial transcript should appear in the input while speaking (${partials} shown)`);
     await answerDone(5);
     assert.ok((await lastAnswer()).length > 5);
   });

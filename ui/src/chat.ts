@@ -305,6 +305,8 @@ export class ChatScreen {
     this.status.textContent = "Listening…";
     const before = this.input.value;
     let answer: ((e: ChatEvent) => void) | null = null;
+    // How many partial transcripts this turn showed (read by the end-to-end test).
+    this.input.dataset.partials = "0";
     const stopListening = () => {
       this.listening = false;
       this.micButton.classList.remove("live");
@@ -317,7 +319,10 @@ export class ChatScreen {
         case "listening": {
           const v = e.data;
           if (v.event === "level") this.meter.style.transform = `scaleY(${Math.min(1, (v.data.rms ?? 0) * 8).toFixed(3)})`;
-          else if (v.event === "partial") this.setInput(`${before}${before ? " " : ""}${v.data.stable} ${v.data.tail}`.trim());
+          else if (v.event === "partial") {
+            this.setInput(`${before}${before ? " " : ""}${v.data.stable} ${v.data.tail}`.trim());
+            this.input.dataset.partials = String(Number(this.input.dataset.partials ?? 0) + 1);
+          }
           else if (v.event === "transcribing") this.status.textContent = "Getting your words…";
           break;
         }

@@ -317,7 +317,7 @@ fn run(
     let mut partial: Option<(Receiver<Result<Transcript, AsrError>>, CancelToken)> = None;
     let mut last_partial = Instant::now();
     let mut agreement = Agreement::default();
-    let partial_options = TranscribeOptions { timestamps: false, beam_size: None, vad: None, ..options.transcribe.clone() };
+    let partial_options = TranscribeOptions { timestamps: false, beam_size: None, vad: None, quick: true, ..options.transcribe.clone() };
 
     let mut stop_requested = false;
     loop {
@@ -346,6 +346,7 @@ fn run(
         utterance.extend_from_slice(&block);
         if !speech_started && vad.heard_speech() {
             speech_started = true;
+            tracing::debug!(frames, "speech started");
             send(VoiceEvent::SpeechStarted);
         }
 
@@ -353,11 +354,16 @@ fn run(
         if let Some((rx, _)) = &partial {
             match rx.try_recv() {
                 Ok(Ok(t)) => {
+                    tracing::debug!(elapsed_ms = t.elapsed_ms, "partial transcript ready");
                     let (stable, tail) = agreement.update(&t.text);
                     send(VoiceEvent::Partial { stable, tail });
                     partial = None;
                 }
-                Ok(Err(_)) | Err(TryRecvError::Disconnected) => partial = None,
+                Ok(Err(e)) => {
+                    tracing::debug!("partial transcript failed: {e}");
+                    partial = None;
+                }
+                Err(TryRecvError::Disconnected) => partial = None,
                 Err(TryRecvError::Empty) => {}
             }
         }
@@ -370,11 +376,15 @@ fn run(
 
         // Time for a partial? Only one at a time, and never while the LLM computes.
         if let Some(interval) = options.partial_interval {
+            if speech_started && partial.is_none() && last_partial.elapsed() >= interval && gate::llm_busy() {
+                tracing::debug!("partial transcript skipped: the language model is computing");
+            }
             if speech_started && partial.is_none() && last_partial.elapsed() >= interval && !gate::llm_busy() {
                 let from = speech_start(first_voice_frame).max(utterance.len().saturating_sub(30 * WHISPER_SAMPLE_RATE as usize));
                 let window = &utterance[from..];
                 let opts = TranscribeOptions { audio_ctx: Some(TranscribeOptions::fitted_audio_ctx(window.len())), ..partial_options.clone() };
                 let cancel = CancelToken::new();
+                tracing::debug!(samples = window.len(), "partial transcript submitted");
                 partial = Some((asr.submit(window.to_vec(), opts, cancel.clone())?, cancel));
                 last_partial = Instant::now();
             }
@@ -386,6 +396,7 @@ fn run(
     resampler.finish(&mut utterance)?;
     // The final transcript must not wait for a partial: abort it.
     if let Some((rx, cancel)) = partial.take() {
+        tracing::debug!("partial transcript aborted for the final one");
         cancel.cancel();
         let _ = rx.recv();
     }

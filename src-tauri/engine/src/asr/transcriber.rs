@@ -38,6 +38,11 @@ pub struct TranscribeOptions {
     pub audio_ctx: Option<i32>,
     /// Voice-activity gate: audio without speech returns `no_speech` without running Whisper.
     pub vad: Option<VadConfig>,
+    /// Quick mode for partial transcripts: one decoding pass (no temperature fallback) and at
+    /// most a few tokens per second of audio, so that a window of noise cannot make Whisper
+    /// loop for seconds and hold up the partials after it.
+    #[serde(default)]
+    pub quick: bool,
 }
 
 impl Default for TranscribeOptions {
@@ -50,6 +55,7 @@ impl Default for TranscribeOptions {
             timestamps: true,
             audio_ctx: None,
             vad: Some(VadConfig::default()),
+            quick: false,
         }
     }
 }
@@ -160,6 +166,13 @@ impl Transcriber {
         params.set_no_timestamps(!options.timestamps);
         if let Some(ctx) = options.audio_ctx {
             params.set_audio_ctx(ctx);
+        }
+        if options.quick {
+            params.set_temperature_inc(0.0);
+            params.set_single_segment(true);
+            // Speech is about 3 words (4 tokens) a second; allow twice that.
+            let secs = pcm.len() as f64 / f64::from(WHISPER_SAMPLE_RATE);
+            params.set_max_tokens(((secs * 8.0) as i32 + 8).min(224));
         }
         if let Some(prompt) = options.initial_prompt.as_deref() {
             params.set_initial_prompt(prompt);
