@@ -71,8 +71,6 @@ export class ChatScreen {
       if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
         e.preventDefault();
         if (!this.streaming) void this.sendOrStop();
-      } else if (e.key === "Escape" && this.streaming) {
-        void this.stop();
       }
     });
     this.input.addEventListener("input", () => this.autosize());
@@ -81,6 +79,8 @@ export class ChatScreen {
         e.preventDefault();
         void this.toggleMic();
       } else if (e.key === "Escape" && this.streaming) {
+        // Anywhere on the screen, the input included (its keydown bubbles here): one stop.
+        e.preventDefault();
         void this.stop();
       }
     });
@@ -163,6 +163,8 @@ export class ChatScreen {
 
   /** Starts an answer bubble; returns the event handler for its stream. */
   private answerBubble(): { onEvent: (e: ChatEvent) => void; done: Promise<void> } {
+    // Regenerate redoes the last exchange only: a new one takes the button from the older.
+    for (const b of Array.from(this.log.querySelectorAll(".answer-actions .regenerate"))) b.remove();
     const view = new AnswerView(this.live, this.options.schedule);
     const pending = h("p", { class: "pending" }, this.record ? "Reading your record…" : "Thinking…");
     const bubble = h("div", { class: "msg assistant", "aria-busy": "true" }, pending, view.element);
@@ -200,7 +202,7 @@ export class ChatScreen {
     const details = h("p", { class: "details", hidden: true }, describeStats(end.stats));
     bubble.append(h("div", { class: "answer-actions" },
       h("button", { type: "button", class: "quiet", onclick: () => void navigator.clipboard?.writeText(view.raw) }, "Copy"),
-      h("button", { type: "button", class: "quiet", onclick: () => void this.regenerate(bubble) }, "Regenerate"),
+      h("button", { type: "button", class: "quiet regenerate", onclick: () => void this.regenerate(bubble) }, "Regenerate"),
       h("button", { type: "button", class: "quiet", "aria-expanded": "false", onclick: (e: Event) => {
         details.hidden = !details.hidden;
         (e.currentTarget as HTMLElement).setAttribute("aria-expanded", String(!details.hidden));

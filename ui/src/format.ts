@@ -27,3 +27,40 @@ export function duration(seconds: number | null | undefined): string {
 export function percent(done: number, total: number): number {
   return total > 0 ? Math.min(100, Math.floor((done * 100) / total)) : 0;
 }
+
+/** "about N min on Wi-Fi" for `size` bytes at `bps` (a typical home Wi-Fi: ~20 MB/s). */
+export function wifiTime(size: number, bps = 20e6): string {
+  return `about ${Math.max(1, Math.round(size / bps / 60))} min on Wi-Fi`;
+}
+
+/**
+ * Download speed and time left, smoothed: the speed is the average over the last `windowMs`
+ * of byte counts (not the last burst), so the figures do not jump ("0 s left" at 50%).
+ * Until a second of samples is in, the backend's own figures are used.
+ */
+export class SpeedMeter {
+  private samples: { t: number; bytes: number }[] = [];
+
+  constructor(private readonly windowMs = 3000, private readonly minSpanMs = 1000) {}
+
+  reset(): void {
+    this.samples = [];
+  }
+
+  /** Adds a sample (bytes done at `t` ms); returns the smoothed speed (B/s) and time left (s). */
+  add(t: number, done: number, total: number, reported?: { bps: number | null; eta?: number | null }): { bps: number | null; eta: number | null } {
+    const last = this.samples[this.samples.length - 1];
+    // A restart (resume, retry) counts from scratch.
+    if (last && (done < last.bytes || t < last.t)) this.samples = [];
+    this.samples.push({ t, bytes: done });
+    // Keep the newest sample that is at least a window old, and everything after it.
+    while (this.samples.length > 2 && t - this.samples[1].t >= this.windowMs) this.samples.shift();
+    const first = this.samples[0];
+    const span = t - first.t;
+    if (span >= this.minSpanMs) {
+      const bps = ((done - first.bytes) * 1000) / span;
+      return { bps, eta: bps > 0 ? Math.max(0, total - done) / bps : null };
+    }
+    return { bps: reported?.bps ?? null, eta: reported?.eta ?? null };
+  }
+}

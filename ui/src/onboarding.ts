@@ -1,13 +1,17 @@
-// First run: what Murmur is, the recommended models preselected with size, memory and time
-// on Wi-Fi, one button; a real progress bar (percent, bytes, speed, time left) with pause,
-// resume and cancel; specific errors with retry; and "I already have a model file".
-import type { CatalogModel, DownloadProgress, ModelsView } from "../../gen/bindings";
+// First run: what Murmur is; for each role (answers, voice) the catalog's models to choose
+// from, the recommended one preselected, each with size, memory, licence and time on Wi-Fi;
+// one button; a real progress bar (percent, bytes, smoothed speed and time left) with pause,
+// resume and cancel (which discards the partial file); specific errors with retry; and
+// "I already have a model file".
+import type { CatalogModel, DownloadProgress, ModelsView, Role } from "../../gen/bindings";
 import { h, clear } from "./dom";
-import { bytes, duration, percent, speed } from "./format";
+import { bytes, duration, percent, speed, SpeedMeter, wifiTime } from "./format";
 import { type Backend, toBackendError } from "./platform";
 
-/** Seconds on a typical 25 Mbit/s Wi-Fi link. */
-const WIFI_BPS = 25e6 / 8;
+const ROLES: { role: Role; title: string; help: string }[] = [
+  { role: "llm", title: "Answer model", help: "Reads your question and your record, and writes the answer." },
+  { role: "asr", title: "Voice model", help: "Turns what you say into text. Optional: you can also type." },
+];
 
 export function recommended(view: ModelsView): CatalogModel[] {
   return view.catalog.filter((m) => m.entry.default);
@@ -29,105 +33,274 @@ export function errorAdvice(code: string): string {
     case "download.hash_mismatch": return "The file arrived damaged and was deleted. Try again.";
     case "download.size_mismatch": return "The server offers a different file than expected. Try again later.";
     case "download.in_progress": return "This model is already downloading.";
+    case "import.not_a_model": return "Choose a GGUF language model (.gguf) or a whisper.cpp speech model (.bin).";
+    case "import.exists": return "It is already on this device.";
+    case "model.truncated": return "The file is incomplete: copy or download it again.";
     default: return "Try again.";
   }
+}
+
+export interface OnboardingOptions {
+  /** Milliseconds, for the speed average (tests pass a fake clock). */
+  now?: () => number;
+}
+
+/** A download in flight: how to wait for the end of its progress stream. */
+interface Running {
+  ended: Promise<void>;
+  discard: boolean;
 }
 
 export class Onboarding {
   readonly element: HTMLElement;
   private rows = new Map<string, HTMLElement>();
+  private selected = new Map<Role, string>();
+  private running = new Map<string, Running>();
+  private readonly now: () => number;
 
-  constructor(private readonly backend: Backend, private view: ModelsView, private readonly onReady: () => void) {
+  constructor(private readonly backend: Backend, private view: ModelsView, private readonly onReady: () => void, options: OnboardingOptions = {}) {
+    this.now = options.now ?? (() => performance.now());
     this.element = h("section", { class: "onboarding", "aria-labelledby": "welcome-title" });
     this.render();
+  }
+
+  /** The models of a role, the recommended one first. */
+  private models(role: Role): CatalogModel[] {
+    const of = this.view.catalog.filter((m) => m.entry.role === role);
+    return [...of.filter((m) => m.entry.default), ...of.filter((m) => !m.entry.default)];
+  }
+
+  /** The chosen model of each role: the person's choice, else one on the device, else the default. */
+  private choice(role: Role): CatalogModel | undefined {
+    const models = this.models(role);
+    const picked = models.find((m) => m.entry.id === this.selected.get(role));
+    return picked ?? models.find(isReady) ?? models[0];
   }
 
   private render(): void {
     clear(this.element);
     this.rows.clear();
-    const models = recommended(this.view);
-    const total = models.filter((m) => !isReady(m)).reduce((s, m) => s + Number(m.entry.bytes), 0);
-    const start = h("button", { class: "primary", type: "button", onclick: () => this.downloadAll() }, total > 0 ? `Download (${bytes(total)})` : "Continue");
+    const start = h("button", { class: "primary", type: "button", onclick: () => void this.downloadAll() });
     this.element.append(
       h("h1", { id: "welcome-title" }, "Murmur"),
       h("p", { class: "lead" }, "Ask about your health records, by voice or text. Everything stays on this device: nothing you say or share is sent anywhere."),
-      h("p", {}, "Murmur needs two models on this device, once:"),
-      h("ul", { class: "model-list" }, ...models.map((m) => this.row(m))),
+      h("p", {}, "Murmur needs two models on this device, once. The recommended ones are chosen for you:"),
+      ...ROLES.filter((r) => this.models(r.role).length > 0).map((r) => {
+        const chosen = this.choice(r.role);
+        if (chosen) this.selected.set(r.role, chosen.entry.id);
+        return h("fieldset", { class: "model-choice" },
+          h("legend", {}, r.title),
+          h("p", { class: "help" }, r.help),
+          h("ul", { class: "model-list" }, ...this.models(r.role).map((m) => this.row(m, m === chosen))));
+      }),
       start,
-      h("p", { class: "secondary-path" }, h("button", { class: "link", type: "button", onclick: () => this.importFile() }, "I already have a model file")),
+      h("button", { class: "quiet skip", type: "button", hidden: true, onclick: () => void this.refresh() }, "Continue without the voice model"),
+      h("p", { class: "secondary-path" }, h("button", { class: "link", type: "button", onclick: () => void this.importFile() }, "I already have a model file")),
       h("p", { class: "status", role: "status", "aria-live": "polite", id: "onboarding-status" }),
     );
-    start.toggleAttribute("disabled", models.length === 0);
+    this.updateStart();
   }
 
-  private row(m: CatalogModel): HTMLElement {
+  private row(m: CatalogModel, checked: boolean): HTMLElement {
     const e = m.entry;
     const ready = isReady(m);
-    const bar = h("progress", { max: 100, value: ready ? 100 : 0, "aria-label": `${e.name} download` });
-    const figures = h("span", { class: "figures" }, ready ? "On this device" : `${bytes(Number(e.bytes))} · needs ${bytes(Number(e.ram_mb) * 1e6)} of memory · about ${duration(Number(e.bytes) / WIFI_BPS)} on Wi-Fi`);
+    const partial = m.installed.state === "partial" ? Number(m.installed.bytes) : 0;
+    const radio = h("input", { type: "radio", name: `model-${e.role}`, value: e.id, checked, "aria-describedby": `figures-${e.id}`,
+      onchange: () => { this.selected.set(e.role, e.id); this.updateStart(); } });
+    const bar = h("progress", { max: 100, value: ready ? 100 : percent(partial, Number(e.bytes)), "aria-label": `${e.name} download` });
+    const figures = h("span", { class: "figures", id: `figures-${e.id}` });
     const actions = h("span", { class: "actions" });
     const error = h("p", { class: "error", role: "alert", hidden: true });
-    const row = h("li", { class: "model", "data-id": e.id, "data-state": ready ? "ready" : "missing" },
-      h("div", { class: "model-head" }, h("strong", {}, e.role === "llm" ? "Answers: " : "Voice: "), e.name),
+    const row = h("li", { class: "model", "data-id": e.id },
+      h("label", { class: "model-head" }, radio, h("span", {}, h("strong", {}, e.name), e.default ? h("span", { class: "badge" }, " Recommended") : null)),
       h("p", { class: "model-desc" }, e.description, " ", h("span", { class: "licence" }, `Licence: ${e.license}.`)),
       bar, figures, actions, error);
     this.rows.set(e.id, row);
+    if (ready) this.setState(row, "ready");
+    else if (partial > 0) this.paused(row, e.id);
+    else this.setState(row, "missing");
     return row;
   }
 
+  /** Shows a card's resting state: not downloaded, paused or on the device. */
+  private setState(row: HTMLElement, state: "missing" | "ready"): void {
+    const m = this.view.catalog.find((c) => c.entry.id === row.dataset.id);
+    const bar = row.querySelector("progress") as HTMLProgressElement;
+    const figures = row.querySelector(".figures") as HTMLElement;
+    row.dataset.state = state;
+    clear(row.querySelector(".actions") as HTMLElement);
+    if (state === "ready") {
+      bar.hidden = false;
+      bar.value = 100;
+      figures.textContent = "On this device";
+    } else {
+      bar.hidden = true;
+      bar.value = 0;
+      const e = m?.entry;
+      figures.textContent = e ? `${bytes(Number(e.bytes))} · needs ${bytes(Number(e.ram_mb) * 1e6)} of memory · ${wifiTime(Number(e.bytes))}` : "";
+    }
+    this.updateStart();
+  }
+
+  private paused(row: HTMLElement, id: string): void {
+    const bar = row.querySelector("progress") as HTMLProgressElement;
+    const actions = row.querySelector(".actions") as HTMLElement;
+    row.dataset.state = "paused";
+    bar.hidden = false;
+    (row.querySelector(".figures") as HTMLElement).textContent = `Paused at ${bar.value}%`;
+    clear(actions);
+    actions.append(
+      h("button", { type: "button", onclick: () => void this.download(id) }, "Resume"),
+      h("button", { type: "button", class: "quiet", onclick: () => void this.cancel(id) }, "Cancel"));
+    this.updateStart();
+  }
+
+  /** What the primary button would download: the chosen models not on the device yet. */
+  private todo(): CatalogModel[] {
+    return ROLES.map((r) => this.choice(r.role)).filter((m): m is CatalogModel => m != null && !isReady(m) && this.rows.get(m.entry.id)?.dataset.state !== "ready");
+  }
+
+  private updateStart(): void {
+    const start = this.element.querySelector("button.primary") as HTMLButtonElement | null;
+    if (!start) return;
+    const busy = this.running.size > 0;
+    const todo = this.todo();
+    const total = todo.reduce((s, m) => s + Number(m.entry.bytes) - (m.installed.state === "partial" ? Number(m.installed.bytes) : 0), 0);
+    start.textContent = busy ? "Downloading…" : todo.length > 0 ? `Download (${bytes(total)})` : "Continue";
+    start.disabled = busy || this.view.catalog.length === 0;
+    // The voice model is optional: once the answer model is here, chat can start without it.
+    const skip = this.element.querySelector("button.skip") as HTMLButtonElement | null;
+    if (skip) skip.hidden = busy || todo.length === 0 || !this.llmReady();
+    for (const radio of Array.from(this.element.querySelectorAll<HTMLInputElement>("input[type=radio]"))) radio.disabled = busy;
+  }
+
+  private llmReady(): boolean {
+    const llm = this.choice("llm");
+    return this.view.llm != null || (llm != null && (isReady(llm) || this.rows.get(llm.entry.id)?.dataset.state === "ready"));
+  }
+
   private async downloadAll(): Promise<void> {
-    const start = this.element.querySelector("button.primary") as HTMLButtonElement;
-    start.disabled = true;
-    start.textContent = "Downloading…";
-    const todo = recommended(this.view).filter((m) => !isReady(m));
+    const todo = this.todo();
+    if (todo.length === 0) {
+      await this.refresh();
+      return;
+    }
     await Promise.all(todo.map((m) => this.download(m.entry.id)));
-    await this.refresh();
   }
 
   async download(id: string): Promise<void> {
     const row = this.rows.get(id);
-    if (!row) return;
+    if (!row || this.running.has(id)) return;
     const bar = row.querySelector("progress") as HTMLProgressElement;
     const figures = row.querySelector(".figures") as HTMLElement;
     const actions = row.querySelector(".actions") as HTMLElement;
     const error = row.querySelector(".error") as HTMLElement;
     error.hidden = true;
+    bar.hidden = false;
     row.dataset.state = "downloading";
+    figures.textContent = "Starting…";
     clear(actions);
-    actions.append(h("button", { type: "button", onclick: () => void this.backend.cancelDownload(id) }, "Pause"));
+    actions.append(
+      h("button", { type: "button", onclick: () => void this.backend.cancelDownload(id) }, "Pause"),
+      h("button", { type: "button", class: "quiet", onclick: () => void this.cancel(id) }, "Cancel"));
+    let streamEnded: () => void = () => {};
+    const running: Running = { ended: new Promise<void>((r) => (streamEnded = r)), discard: false };
+    this.running.set(id, running);
+    this.updateStart();
+    const meter = new SpeedMeter();
+    let ok = false;
     try {
-      await this.backend.download(id, (p: DownloadProgress) => this.progress(row, bar, figures, p));
+      await this.backend.download(id, (p: DownloadProgress) => {
+        const s = p.state.state;
+        if (s === "done" || s === "failed" || s === "cancelled") streamEnded();
+        if (!running.discard) this.progress(row, bar, figures, meter, p);
+      });
+      ok = true;
+    } catch (e) {
+      if (!running.discard) {
+        const err = toBackendError(e);
+        clear(actions);
+        if (err.code === "cancelled") {
+          this.paused(row, id);
+        } else {
+          row.dataset.state = "failed";
+          error.hidden = false;
+          error.textContent = `${err.message}. ${errorAdvice(err.code)}`;
+          actions.append(h("button", { type: "button", onclick: () => void this.download(id) }, "Retry"));
+        }
+      }
+    } finally {
+      // The command has returned: the download is over, whatever the stream said.
+      streamEnded();
+      this.running.delete(id);
+    }
+    if (running.discard) {
+      this.updateStart();
+      return;
+    }
+    if (ok) {
       row.dataset.state = "ready";
       clear(actions);
       figures.textContent = "On this device (checked)";
       bar.value = 100;
+    }
+    this.updateStart();
+    // Once the chosen models are all here, chat can start.
+    if (ok && this.running.size === 0 && this.todo().length === 0) await this.refresh();
+  }
+
+  /** Cancel: stops the download, waits for its end, then deletes the partial file. */
+  async cancel(id: string): Promise<void> {
+    const row = this.rows.get(id);
+    if (!row) return;
+    const figures = row.querySelector(".figures") as HTMLElement;
+    const error = row.querySelector(".error") as HTMLElement;
+    row.dataset.state = "cancelling";
+    figures.textContent = "Cancelling…";
+    for (const b of Array.from(row.querySelectorAll<HTMLButtonElement>(".actions button"))) b.disabled = true;
+    const running = this.running.get(id);
+    try {
+      if (running) {
+        running.discard = true;
+        await this.backend.cancelDownload(id);
+        // Only once the download has let go of its file may the file be deleted.
+        await running.ended;
+      }
+      try {
+        await this.backend.removeModel(id);
+      } catch (e) {
+        // "No such model on this device": nothing had been written yet.
+        if (toBackendError(e).code !== "input.invalid") throw e;
+      }
+      const m = this.view.catalog.find((c) => c.entry.id === id);
+      if (m) m.installed = { state: "missing" };
+      this.setState(row, "missing");
     } catch (e) {
       const err = toBackendError(e);
-      clear(actions);
-      if (err.code === "cancelled") {
-        row.dataset.state = "paused";
-        figures.textContent = `Paused at ${bar.value}%`;
-        actions.append(h("button", { type: "button", onclick: () => void this.download(id) }, "Resume"));
-      } else {
-        row.dataset.state = "failed";
-        error.hidden = false;
-        error.textContent = `${err.message}. ${errorAdvice(err.code)}`;
-        actions.append(h("button", { type: "button", onclick: () => void this.download(id) }, "Retry"));
-      }
+      this.setState(row, "missing");
+      error.hidden = false;
+      error.textContent = `The partial download could not be deleted: ${err.message}. ${errorAdvice(err.code)}`;
     }
   }
 
-  private progress(row: HTMLElement, bar: HTMLProgressElement, figures: HTMLElement, p: DownloadProgress): void {
+  private progress(row: HTMLElement, bar: HTMLProgressElement, figures: HTMLElement, meter: SpeedMeter, p: DownloadProgress): void {
     const total = Number(p.bytes_total);
     const done = Number(p.bytes_done);
     bar.value = percent(done, total);
     row.dataset.percent = String(bar.value);
     switch (p.state.state) {
-      case "checking": figures.textContent = `Checking what was already downloaded… ${bytes(done)}`; break;
-      case "verifying": figures.textContent = "Checking the file…"; break;
-      case "downloading":
-        figures.textContent = `${bar.value}% · ${bytes(done)} of ${bytes(total)} · ${speed(p.speed_bps ?? 0)} · ${duration(p.eta_secs)} left`;
+      case "checking":
+        meter.reset();
+        figures.textContent = `Checking what was already downloaded… ${bytes(done)}`;
         break;
+      case "verifying": figures.textContent = "Checking the file…"; break;
+      case "downloading": {
+        const s = meter.add(this.now(), done, total, { bps: p.speed_bps, eta: p.eta_secs });
+        const rate = s.bps != null ? ` · ${speed(s.bps)}` : "";
+        const left = s.eta != null ? ` · ${duration(s.eta)} left` : "";
+        figures.textContent = `${bar.value}% · ${bytes(done)} of ${bytes(total)}${rate}${left}`;
+        break;
+      }
       default: break;
     }
   }
@@ -142,13 +315,15 @@ export class Onboarding {
       status.textContent = `Added: ${imported.summary}`;
       await this.refresh();
     } catch (e) {
-      status.textContent = toBackendError(e).message;
+      const err = toBackendError(e);
+      status.textContent = `This file cannot be used: ${err.message}. ${errorAdvice(err.code)}`;
     }
   }
 
+  /** Asks what is on the device now; moves on to chat once it can. */
   async refresh(): Promise<void> {
     this.view = await this.backend.listModels();
     if (canChat(this.view)) this.onReady();
-    else this.render();
+    else this.updateStart();
   }
 }

@@ -69,9 +69,15 @@ export class SettingsScreen {
           status.textContent = toBackendError(err).message;
         }
       } }, m.installed.state === "partial" ? "Resume" : "Download")));
+    // Models imported under ids of their own ("I already have a model file").
+    const importedRows = models.imported.map((m) => h("li", { "data-id": m.id },
+      h("span", {}, `${m.id} (imported, ${m.role === "llm" ? "answers" : "voice"}) · ${m.summary}`, m.present ? "" : " · the file is missing"),
+      h("button", { type: "button", class: "quiet", "aria-label": `Delete ${m.id}`, onclick: async () => {
+        try { await this.backend.removeModel(m.id); await this.open(); } catch (e) { status.textContent = toBackendError(e).message; }
+      } }, "Delete")));
     this.element.append(
       h("header", { class: "bar" }, h("h1", { id: "settings-title" }, "Settings"), h("button", { type: "button", class: "quiet", onclick: () => this.onClose(false) }, "Back")),
-      h("h2", {}, "Models"), h("ul", { class: "plain" }, ...modelRows),
+      h("h2", {}, "Models"), h("ul", { class: "plain" }, ...modelRows, ...importedRows),
       h("label", { for: "llm_model" }, "Answer model"), llm,
       h("h2", {}, "Voice"), h("label", { class: "row" }, autoSend, " Send a spoken question as soon as it is heard"),
       h("label", { for: "asr_model" }, "Voice model"), asr,

@@ -49,10 +49,51 @@ describe("the chat screen", () => {
     screen.input.value = "Tell me everything";
     void screen.sendOrStop();
     await tick();
-    await screen.sendOrStop();
-    expect(backend.calls).toContain("stop");
+    screen.sendButton.click();
+    await tick();
+    expect(backend.calls.filter((c) => c === "stop")).toHaveLength(1);
     backend.chat?.({ event: "done", data: { ...stats, finish: "cancelled" } });
     expect(screen.element.querySelector(".stopped")?.textContent).toBe("Stopped.");
+    // Escape does nothing while nothing streams…
+    screen.input.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
+    await tick();
+    expect(backend.calls.filter((c) => c === "stop")).toHaveLength(1);
+    // …and stops an answer in progress, once, when pressed in the input.
+    void screen.ask("And now?");
+    await tick();
+    screen.input.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
+    await tick();
+    expect(backend.calls.filter((c) => c === "stop")).toHaveLength(2);
+    backend.chat?.({ event: "done", data: { ...stats, finish: "cancelled" } });
+    expect(screen.element.querySelectorAll(".stopped")).toHaveLength(2);
+  });
+
+  it("offers Regenerate on the newest answer only, as the backend redoes the last exchange", async () => {
+    const regenerates = () => Array.from(screen.element.querySelectorAll(".msg.assistant")).map((m) =>
+      Array.from(m.querySelectorAll(".answer-actions button")).some((b) => b.textContent === "Regenerate"));
+    void screen.ask("First?");
+    await tick();
+    backend.chat?.({ event: "token", data: "One." });
+    backend.chat?.({ event: "done", data: stats });
+    expect(regenerates()).toEqual([true]);
+    void screen.ask("Second?");
+    await tick();
+    // A new exchange has started: the older answer can no longer be regenerated.
+    expect(regenerates()).toEqual([false, false]);
+    backend.chat?.({ event: "token", data: "Two." });
+    backend.chat?.({ event: "done", data: stats });
+    expect(regenerates()).toEqual([false, true]);
+    // Copy and Details stay on every answer.
+    const first = screen.element.querySelector(".msg.assistant .answer-actions")?.textContent;
+    expect(first).toBe("CopyDetails");
+    // Regenerating replaces the newest answer, which keeps the button.
+    (Array.from(screen.element.querySelectorAll(".answer-actions button")).find((b) => b.textContent === "Regenerate") as HTMLButtonElement).click();
+    await tick();
+    expect(backend.calls).toContain("regenerate");
+    backend.chat?.({ event: "token", data: "Two again." });
+    backend.chat?.({ event: "done", data: stats });
+    expect(regenerates()).toEqual([false, true]);
+    expect(screen.element.querySelectorAll(".msg.assistant")[1].textContent).toContain("Two again.");
   });
 
   it("says when old messages were set aside and shows errors as such", async () => {

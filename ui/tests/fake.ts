@@ -10,6 +10,8 @@ export class FakeBackend implements Backend {
   downloads = new Map<string, { progress: (p: DownloadProgress) => void; resolve: () => void; reject: (e: unknown) => void }>();
   attachError: BackendError | null = null;
   voiceError: BackendError | null = null;
+  importError: BackendError | null = null;
+  removeError: BackendError | null = null;
   settings: Settings = { temperature: 0.7, n_ctx: 4096, threads: null, instructions: null, auto_send: true, llm_model: null, asr_model: null };
 
   constructor(public models: ModelsView) {}
@@ -21,8 +23,15 @@ export class FakeBackend implements Backend {
     return new Promise<void>((resolve, reject) => this.downloads.set(id, { progress: onProgress, resolve, reject }));
   }
   async cancelDownload(id: string) { this.calls.push(`cancel ${id}`); }
-  async importModel(path: string) { this.calls.push(`import ${path}`); return { id: "x", role: "llm" as const, path, summary: "GGUF qwen2" }; }
-  async removeModel(id: string) { this.calls.push(`remove ${id}`); }
+  async importModel(path: string) {
+    this.calls.push(`import ${path}`);
+    if (this.importError) throw this.importError;
+    return { id: "x", role: "llm" as const, path, summary: "GGUF qwen2" };
+  }
+  async removeModel(id: string) {
+    this.calls.push(`remove ${id}`);
+    if (this.removeError) throw this.removeError;
+  }
   async send(text: string, onEvent: (e: ChatEvent) => void) { this.calls.push(`send ${text}`); this.chat = onEvent; }
   async regenerate(onEvent: (e: ChatEvent) => void) { this.calls.push("regenerate"); this.chat = onEvent; }
   async stop() { this.calls.push("stop"); }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { BackendError } from "../src/platform";
 import { SettingsScreen } from "../src/settings";
 import { FakeBackend, modelsView } from "./fake";
 
@@ -27,5 +28,40 @@ describe("settings", () => {
     expect(backend.settings.temperature).toBe(0);
     expect(backend.settings.instructions).toBe("Be brief.");
     expect(closed).toBe(false);
+  });
+
+  it("lists imported models with a Delete button", async () => {
+    const view = modelsView(true);
+    view.imported = [
+      { id: "my-llama", role: "llm", path: "/data/models/imported/my-llama.gguf", summary: "GGUF llama Q4_K_M", present: true },
+      { id: "old-whisper", role: "asr", path: "/home/me/ggml-small.bin", summary: "whisper.cpp small", present: false },
+    ];
+    const backend = new FakeBackend(view);
+    const screen = new SettingsScreen(backend, () => {});
+    await screen.open();
+    const row = screen.element.querySelector('.plain li[data-id="my-llama"]') as HTMLElement;
+    expect(row.textContent).toContain("my-llama (imported, answers) · GGUF llama Q4_K_M");
+    expect(screen.element.querySelector('.plain li[data-id="old-whisper"]')?.textContent).toContain("the file is missing");
+    const del = row.querySelector("button") as HTMLButtonElement;
+    expect(del.textContent).toBe("Delete");
+    backend.models = { ...view, imported: view.imported.slice(1) };
+    del.click();
+    await tick();
+    await tick();
+    expect(backend.calls).toContain("remove my-llama");
+    // The list is read again: the deleted model is gone.
+    expect(screen.element.querySelector('.plain li[data-id="my-llama"]')).toBeNull();
+  });
+
+  it("says why an imported model could not be deleted", async () => {
+    const view = modelsView(true);
+    view.imported = [{ id: "my-llama", role: "llm", path: "/m/my-llama.gguf", summary: "GGUF llama", present: true }];
+    const backend = new FakeBackend(view);
+    backend.removeError = new BackendError("store.io", "permission denied");
+    const screen = new SettingsScreen(backend, () => {});
+    await screen.open();
+    (screen.element.querySelector('.plain li[data-id="my-llama"] button') as HTMLButtonElement).click();
+    await tick();
+    expect(screen.element.querySelector("[role=status]")?.textContent).toBe("permission denied");
   });
 });
