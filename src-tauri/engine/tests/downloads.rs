@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::server::TestServer;
 use murmur_engine::models::{
-    import, sha256_file, Catalog, CatalogEntry, DownloadError, DownloadOptions, DownloadProgress, DownloadState, Downloader, ImportError,
+    import, sha256_file, Catalog, CatalogEntry, DownloadError, DownloadOptions, DownloadProgress, DownloadState, Downloader, HostPolicy, ImportError,
     ImportMode, Installed, ModelStore, Role,
 };
 use murmur_engine::{llm::LlmError, CancelToken};
@@ -211,6 +211,44 @@ fn redirects_are_followed_and_insecure_urls_refused() {
     assert!(matches!(run(&e, &store, &CancelToken::new()).0, Err(DownloadError::Insecure(_))));
 }
 
+/// The app's policy: only the catalog's hosts, for the first request and every redirect.
+#[test]
+fn only_the_catalogs_hosts_are_contacted_even_through_redirects() {
+    let s = server();
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = ModelStore::new(dir.path());
+    let port = s.url("").rsplit(':').next().expect("port").to_string();
+    let catalog = Catalog { version: 1, note: String::new(), redirect_hosts: vec![], models: vec![entry(&s, "/blob.bin")] };
+    let policy = HostPolicy { loopback_http: true, ..HostPolicy::catalog(&catalog) };
+    assert_eq!(policy.https_hosts, Some(vec!["127.0.0.1".to_string()]));
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let d = Downloader::new(DownloadOptions { hosts: policy.clone(), ..fast() }).expect("client");
+    let get = |e: &CatalogEntry| rt.block_on(d.download(e, &store, &CancelToken::new(), &mut |_: &DownloadProgress| {}));
+
+    // The catalog's own host, also through a redirect to itself: fine.
+    let e = entry(&s, "/redirect/blob.bin");
+    get(&e).expect("allowed host");
+    store.remove(&e).expect("remove");
+
+    // The same server under another name (localhost) is not on the list: refused before any
+    // request, and a redirect there is not followed.
+    let mut other = entry(&s, "/blob.bin");
+    other.url = format!("http://localhost:{port}/blob.bin");
+    let before = s.requests("/blob.bin").len();
+    assert!(matches!(get(&other), Err(DownloadError::HostNotAllowed { ref host }) if host == "localhost"));
+    assert_eq!(s.requests("/blob.bin").len(), before, "a refused host was contacted");
+    let e = entry(&s, &format!("/redirect/blob.bin?to=localhost:{port}"));
+    let err = get(&e).expect_err("a redirect off the list must fail");
+    assert!(matches!(err, DownloadError::HostNotAllowed { ref host } if host == "localhost"), "{err}");
+    assert_eq!(s.requests("/blob.bin").len(), before, "the redirect was followed");
+    assert!(!store.path(&e).exists());
+
+    // Plain http only where loopback is allowed (test builds): the app's release policy.
+    let strict = Downloader::new(DownloadOptions { hosts: HostPolicy::catalog(&catalog), ..fast() }).expect("client");
+    let r = rt.block_on(strict.download(&entry(&s, "/blob.bin"), &store, &CancelToken::new(), &mut |_: &DownloadProgress| {}));
+    assert!(matches!(r, Err(DownloadError::Insecure(_))), "{r:?}");
+}
+
 #[test]
 fn a_server_that_cuts_every_answer_and_ignores_ranges_gives_up() {
     let s = server();
@@ -304,7 +342,7 @@ fn a_language_and_a_speech_model_download_together() {
 }
 
 fn write_catalog(dir: &Path, e: &CatalogEntry) -> std::path::PathBuf {
-    let c = Catalog { version: 1, note: String::new(), models: vec![e.clone()] };
+    let c = Catalog { version: 1, note: String::new(), redirect_hosts: vec![], models: vec![e.clone()] };
     let p = dir.join("catalog.json");
     std::fs::write(&p, serde_json::to_string(&c).expect("json")).expect("write");
     p

@@ -42,6 +42,10 @@ pub struct Catalog {
     pub version: u32,
     #[serde(default)]
     pub note: String,
+    /// Hosts the models' addresses may redirect to (a host's CDN). Downloads in the app go
+    /// only to these and to the hosts of the models' own addresses.
+    #[serde(default)]
+    pub redirect_hosts: Vec<String>,
     pub models: Vec<CatalogEntry>,
 }
 
@@ -106,6 +110,21 @@ impl Catalog {
     pub fn default_for(&self, role: Role) -> Option<&CatalogEntry> {
         self.models.iter().find(|m| m.role == role && m.default)
     }
+
+    /// Every host a download from this catalog may contact: its models' hosts and the
+    /// redirect hosts it names (lower case, each once).
+    pub fn hosts(&self) -> Vec<String> {
+        let mut hosts: Vec<String> = self
+            .models
+            .iter()
+            .filter_map(|m| reqwest::Url::parse(&m.url).ok()?.host_str().map(str::to_string))
+            .chain(self.redirect_hosts.iter().cloned())
+            .map(|h| h.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase())
+            .collect();
+        hosts.sort();
+        hosts.dedup();
+        hosts
+    }
 }
 
 #[cfg(test)]
@@ -121,6 +140,10 @@ mod tests {
         assert_eq!(q.bytes, 1_117_320_736);
         assert!(c.models.iter().all(|m| m.url.starts_with("https://")));
         assert!(c.get("nope").is_err());
+        // Downloads in the app may reach the model host and its CDNs, nothing else.
+        let hosts = c.hosts();
+        assert!(hosts.contains(&"huggingface.co".to_string()), "{hosts:?}");
+        assert!(hosts.iter().all(|h| h == "huggingface.co" || h.ends_with(".hf.co")), "{hosts:?}");
     }
 
     #[test]

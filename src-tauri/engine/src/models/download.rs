@@ -40,6 +40,57 @@ pub struct DownloadOptions {
     pub connect_timeout: Duration,
     /// A connection that delivers nothing for this long is dropped and retried.
     pub read_timeout: Duration,
+    /// Which servers may be contacted, for the first request and every redirect.
+    pub hosts: HostPolicy,
+}
+
+/// The servers a downloader may talk to. The app allows only its catalog's hosts; plain
+/// http only ever to this device, and only where a test server needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostPolicy {
+    /// https hosts allowed (`None`: any https host, e.g. a catalog the person chose in the CLI).
+    pub https_hosts: Option<Vec<String>>,
+    /// Plain http to this device (127.0.0.1, ::1, localhost), for tests against a local
+    /// server. When `https_hosts` is a list, the loopback host must be on it too.
+    pub loopback_http: bool,
+}
+
+impl HostPolicy {
+    /// Only the catalog's hosts (its models' and the CDNs it names for redirects), https only.
+    pub fn catalog(catalog: &super::Catalog) -> Self {
+        Self { https_hosts: Some(catalog.hosts()), loopback_http: false }
+    }
+
+    fn allows(&self, url: &Url) -> Result<(), DownloadError> {
+        let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+        let secure = match url.scheme() {
+            "https" => true,
+            "http" => {
+                self.loopback_http
+                    && match url.host() {
+                        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+                        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+                        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+                        None => false,
+                    }
+            }
+            _ => false,
+        };
+        if !secure {
+            return Err(DownloadError::Insecure(url.to_string()));
+        }
+        match &self.https_hosts {
+            Some(hosts) if !hosts.iter().any(|h| h.eq_ignore_ascii_case(&host)) => Err(DownloadError::HostNotAllowed { host }),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Default for HostPolicy {
+    /// Any https host, and http to this device (the CLI and its tests).
+    fn default() -> Self {
+        Self { https_hosts: None, loopback_http: true }
+    }
 }
 
 impl Default for DownloadOptions {
@@ -52,6 +103,7 @@ impl Default for DownloadOptions {
             progress_interval: Duration::from_millis(200),
             connect_timeout: Duration::from_secs(15),
             read_timeout: Duration::from_secs(30),
+            hosts: HostPolicy::default(),
         }
     }
 }
@@ -87,8 +139,10 @@ pub struct DownloadProgress {
 pub enum DownloadError {
     #[error("the download address {url:?} is not a valid URL: {reason}")]
     BadUrl { url: String, reason: String },
-    #[error("refusing to download from {0}: only https (or http on this device) is allowed")]
+    #[error("refusing to download from {0}: only https is allowed")]
     Insecure(String),
+    #[error("refusing to download from {host}: models come only from the hosts in the model catalog")]
+    HostNotAllowed { host: String },
     #[error("the server answered {status} for {url}")]
     Http { status: u16, url: String },
     #[error("the download failed after {attempts} attempts: {message}")]
@@ -111,7 +165,7 @@ impl crate::error::Coded for DownloadError {
     fn code(&self) -> ErrorCode {
         match self {
             Self::BadUrl { .. } => ErrorCode::DownloadBadUrl,
-            Self::Insecure(_) => ErrorCode::DownloadInsecure,
+            Self::Insecure(_) | Self::HostNotAllowed { .. } => ErrorCode::DownloadInsecure,
             Self::Http { .. } => ErrorCode::DownloadHttp,
             Self::Network { .. } => ErrorCode::DownloadNetwork,
             Self::SizeMismatch { .. } => ErrorCode::DownloadSizeMismatch,
@@ -135,19 +189,6 @@ struct Sidecar {
     url: String,
     bytes: u64,
     sha256: String,
-}
-
-fn allowed(url: &Url) -> bool {
-    match url.scheme() {
-        "https" => true,
-        "http" => match url.host() {
-            Some(url::Host::Domain(d)) => d == "localhost",
-            Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-            Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-            None => false,
-        },
-        _ => false,
-    }
 }
 
 /// What one HTTP attempt ended with.
@@ -201,11 +242,12 @@ impl Reporter<'_> {
 
 impl Downloader {
     pub fn new(options: DownloadOptions) -> Result<Self, DownloadError> {
-        let policy = reqwest::redirect::Policy::custom(|attempt| {
+        let hosts = options.hosts.clone();
+        let policy = reqwest::redirect::Policy::custom(move |attempt| {
             if attempt.previous().len() >= 10 {
                 attempt.error("too many redirects")
-            } else if !allowed(attempt.url()) {
-                attempt.error("redirected to an insecure address")
+            } else if let Err(e) = hosts.allows(attempt.url()) {
+                attempt.error(e)
             } else {
                 attempt.follow()
             }
@@ -256,9 +298,7 @@ impl Downloader {
 
     async fn run(&self, entry: &CatalogEntry, store: &ModelStore, cancel: &CancelToken, r: &mut Reporter<'_>) -> Result<PathBuf, DownloadError> {
         let url = Url::parse(&entry.url).map_err(|e| DownloadError::BadUrl { url: entry.url.clone(), reason: e.to_string() })?;
-        if !allowed(&url) {
-            return Err(DownloadError::Insecure(entry.url.clone()));
-        }
+        self.options.hosts.allows(&url)?;
         let dir = store.dir().to_path_buf();
         tokio::fs::create_dir_all(&dir).await.map_err(|e| DownloadError::io(&dir, e))?;
         let (final_path, part, sidecar_path) = (store.path(entry), store.part_path(entry), store.sidecar_path(entry));
@@ -388,6 +428,11 @@ impl Downloader {
         }
         let resp = match req.send().await {
             Ok(resp) => resp,
+            // A redirect the host policy refused is final, with its own reason.
+            Err(e) if e.is_redirect() => match refused_redirect(&e) {
+                Some(refusal) => return Err(refusal),
+                None => return Ok(Attempt::Retry { message: describe(&e) }),
+            },
             Err(e) => return Ok(Attempt::Retry { message: describe(&e) }),
         };
         let status = resp.status();
@@ -502,6 +547,19 @@ async fn wait_cancelled(cancel: &CancelToken) {
     while !cancel.is_cancelled() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// The host policy's refusal inside a redirect error, if that is what stopped it.
+fn refused_redirect(e: &reqwest::Error) -> Option<DownloadError> {
+    let mut source = std::error::Error::source(e);
+    while let Some(inner) = source {
+        match inner.downcast_ref::<DownloadError>() {
+            Some(DownloadError::HostNotAllowed { host }) => return Some(DownloadError::HostNotAllowed { host: host.clone() }),
+            Some(DownloadError::Insecure(url)) => return Some(DownloadError::Insecure(url.clone())),
+            _ => source = inner.source(),
+        }
+    }
+    None
 }
 
 fn describe(e: &reqwest::Error) -> String {

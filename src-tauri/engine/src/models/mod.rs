@@ -12,7 +12,7 @@ pub mod import;
 pub mod store;
 
 pub use catalog::{Catalog, CatalogEntry, Role};
-pub use download::{DownloadError, DownloadOptions, DownloadProgress, DownloadState, Downloader};
+pub use download::{DownloadError, DownloadOptions, DownloadProgress, DownloadState, Downloader, HostPolicy};
 pub use hash::sha256_file;
 pub use import::{import, ImportError, ImportMode, Imported};
 pub use store::{ChosenModel, ImportedModel, Installed, ModelStore, Reference, StoreError};

@@ -7,7 +7,8 @@
 //! - `corrupt`: one byte in the middle is wrong;
 //! - `rate=B`: the first response sends at most B bytes per second;
 //! - `fail=K`: the first K requests get 503;
-//! - path `/redirect/<name>`: 302 to `/<name>` (query kept); `/missing`: 404.
+//! - path `/redirect/<name>`: 302 to `/<name>` (query kept), on host `to=HOST:PORT` if given
+//!   (absolute `http://HOST:PORT/<name>`); `/missing`: 404.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
@@ -107,7 +108,8 @@ fn serve(stream: TcpStream, files: &HashMap<String, Arc<Vec<u8>>>, log: &Mutex<V
     if let Some(name) = path.strip_prefix("/redirect/") {
         record(302);
         let q = if query.is_empty() { String::new() } else { format!("?{query}") };
-        return write!(out, "HTTP/1.1 302 Found\r\nLocation: /{name}{q}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        let host = params.get("to").map(|h| format!("http://{h}")).unwrap_or_default();
+        return write!(out, "HTTP/1.1 302 Found\r\nLocation: {host}/{name}{q}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
     }
     let fail: usize = params.get("fail").and_then(|v| v.parse().ok()).unwrap_or(0);
     if n_before < fail {
