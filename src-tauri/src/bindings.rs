@@ -23,7 +23,7 @@ pub fn builder() -> Builder<Wry> {
             models::models_list,
             models::models_download,
             models::models_cancel_download,
-            models::models_import,
+            models::models_import::<Wry>,
             models::models_remove::<Wry>,
             models::models_load::<Wry>,
             records::record_attach,

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use murmur_engine::asr::AsrWorker;
 use murmur_engine::llm::LlmWorker;
-use murmur_engine::models::{Catalog, Downloader, ModelStore};
+use murmur_engine::models::{Catalog, DownloadOptions, Downloader, HostPolicy, ModelStore};
 use murmur_engine::settings::Settings;
 use murmur_engine::voice::VoiceTurn;
 use murmur_engine::{CancelToken, EngineError, ErrorCode};
@@ -62,6 +62,9 @@ pub struct AppState {
     /// The answer in flight: its cancel token, and whether it is still streaming.
     pub answer: Mutex<Option<(CancelToken, Arc<AtomicBool>)>>,
     pub voice: Mutex<Option<VoiceTurn>>,
+    /// Reading an attached record into the cache: Stop cancels it too (the record stays
+    /// attached and is read with the next question).
+    pub priming: Mutex<Option<CancelToken>>,
     pub downloads: Mutex<HashMap<String, CancelToken>>,
 }
 
@@ -72,16 +75,19 @@ impl AppState {
             Err(e) => (Settings::default(), Some(EngineError::from_coded(&e))),
         };
         let catalog = test_catalog().unwrap_or_else(Catalog::embedded);
+        let downloader = Downloader::new(DownloadOptions { hosts: download_hosts(&catalog), ..DownloadOptions::default() })
+            .map_err(|e| EngineError::from_coded(&e));
         Self {
             store: ModelStore::new(&dirs.models),
             dirs,
             catalog,
-            downloader: Downloader::new(Default::default()).map_err(|e| EngineError::from_coded(&e)),
+            downloader,
             settings: Mutex::new(settings),
             settings_problem: Mutex::new(problem),
             loaded: Mutex::new(Loaded::default()),
             answer: Mutex::new(None),
             voice: Mutex::new(None),
+            priming: Mutex::new(None),
             downloads: Mutex::new(HashMap::new()),
         }
     }
@@ -109,6 +115,12 @@ impl AppState {
         *answer = Some(started.clone());
         Ok(started)
     }
+}
+
+/// Downloads go only to the catalog's hosts over https. Development and test builds may also
+/// use plain http to a server on this device (the end-to-end tests' model server).
+pub fn download_hosts(catalog: &Catalog) -> HostPolicy {
+    HostPolicy { loopback_http: cfg!(any(debug_assertions, feature = "test-hosts")), ..HostPolicy::catalog(catalog) }
 }
 
 /// Development and test builds may replace the catalog (`MURMUR_CATALOG`), e.g. with one that

@@ -9,7 +9,7 @@ use murmur_engine::llm::ChatEvent;
 use murmur_engine::settings::Settings;
 use murmur_engine::ErrorCode;
 use murmur_lib::commands::{chat, models, records, settings};
-use murmur_lib::state::{AppDirs, AppState};
+use murmur_lib::state::{lock, AppDirs, AppState};
 use tauri::ipc::{Channel, InvokeResponseBody};
 use tauri::test::{mock_app, MockRuntime};
 use tauri::{App, Manager};
@@ -97,6 +97,28 @@ fn load_ask_stop_and_the_errors_the_ui_switches_on() {
     let (ch, rx) = collect();
     chat::chat_regenerate(state.clone(), ch).expect("regenerate");
     assert_eq!(until_end(&rx).last().map(|e| e["event"].clone()), Some("done".into()));
+
+    // Stop also stops reading a record being attached (it can take seconds); the record stays
+    // attached and the rest of it is read with the next question.
+    let record = "Ferritin 12 ng/mL (30-400) L. ".repeat(90);
+    let attaching = {
+        let handle = app.handle().clone();
+        std::thread::spawn(move || tauri::async_runtime::block_on(records::record_attach(handle.state::<AppState>(), record)))
+    };
+    while lock(&state.priming).is_none() && !attaching.is_finished() {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    chat::chat_stop(state.clone()).expect("stop");
+    attaching.join().expect("attach thread").expect("a stopped reading still attaches the record");
+    let snapshot = chat::chat_snapshot(state.clone()).expect("snapshot");
+    assert!(snapshot.has_record);
+    assert!(snapshot.cached_tokens < 1000, "the record was read to the end despite Stop: {} tokens cached", snapshot.cached_tokens);
+
+    // A model file the person did not pick in the file picker is refused: the web view cannot
+    // make the app read any path it names.
+    let err = tauri::async_runtime::block_on(models::models_import(app.handle().clone(), fixture("MURMUR_TEST_LLM"), true)).expect_err("not picked");
+    assert_eq!(err.code, ErrorCode::InvalidInput, "{err:?}");
 
     // A record too long for the context is named as such, and it stays detached.
     let long = "Potassium 5.9 mmol/L (3.5-5.1) H. Sodium 131 mmol/L (136-145) L. ".repeat(200);

@@ -33,22 +33,22 @@ fn every_command_has_a_permission_and_nothing_more_is_granted() {
         assert!(granted.contains(&perm), "command {cmd} has no permission ({perm}) in capabilities/");
     }
     for p in &granted {
-        let allowed_prefix = ["allow-", "core:event:allow-listen", "core:event:allow-unlisten", "dialog:allow-open", "fs:allow-read-text-file", "fs:scope"];
+        let allowed_prefix = ["allow-", "core:event:allow-listen", "core:event:allow-unlisten", "dialog:allow-open", "fs:allow-read-text-file"];
         assert!(allowed_prefix.iter().any(|a| p.starts_with(a)), "capability grants {p}, which the app does not need");
         assert!(!p.starts_with("shell:") && !p.starts_with("opener:") && !p.starts_with("http:"), "{p}");
         if let Some(cmd) = p.strip_prefix("allow-") {
             assert!(APP_COMMANDS.contains(&cmd.replace('-', "_").as_str()), "permission {p} for no command");
         }
     }
-    // fs is scoped to the app's own data (picked files are added by the dialog at run time).
+    // No static fs scope: the web view reads only the files the person picks (the dialog adds
+    // each to the scope at run time), never the app's data, models or history.
     for cap in &caps {
         for p in cap["permissions"].as_array().expect("permissions") {
-            if p["identifier"] == "fs:scope" {
-                for a in p["allow"].as_array().expect("allow") {
-                    assert!(a["path"].as_str().is_some_and(|s| s.starts_with("$APPDATA")), "fs scope beyond the app data: {a}");
-                }
-            }
+            assert!(p["identifier"] != "fs:scope" && p.as_str() != Some("fs:scope"), "a static fs scope in {}: {p}", cap["identifier"]);
+            assert!(p.get("allow").is_none() && p.get("deny").is_none(), "a scoped grant in {}: {p}", cap["identifier"]);
         }
+        // Capabilities apply to the app's own window, never to remote pages.
+        assert!(cap.get("remote").is_none(), "{} grants remote URLs", cap["identifier"]);
     }
 }
 

@@ -31,7 +31,7 @@ fn ask(state: &AppState, text: String, events: Channel<ChatEvent>) -> CmdResult<
     let llm = state.llm()?;
     let (cancel, streaming) = state.begin_answer()?;
     let sampling = state.settings().sampling();
-    let sink = Sink::coalescing(FRAME, move |e: ChatEvent| {
+    let mut coalesced = Sink::coalescing(FRAME, move |e: ChatEvent| {
         if matches!(e, ChatEvent::Done(_) | ChatEvent::Error(_)) {
             streaming.store(false, Ordering::Release);
         }
@@ -39,6 +39,12 @@ fn ask(state: &AppState, text: String, events: Channel<ChatEvent>) -> CmdResult<
             crate::measure::token_sent();
         }
         let _ = events.send(e);
+    });
+    let sink = Sink::new(move |e: ChatEvent| {
+        if matches!(e, ChatEvent::Token(_)) {
+            crate::measure::token_emitted();
+        }
+        coalesced.send(e);
     });
     llm.send(text, sampling, cancel, sink).map_err(|e| EngineError::from_coded(&e))
 }
@@ -52,6 +58,9 @@ pub fn chat_stop(state: State<'_, AppState>) -> CmdResult<()> {
     }
     if let Some(turn) = lock(&state.voice).as_ref() {
         turn.cancel();
+    }
+    if let Some(priming) = lock(&state.priming).as_ref() {
+        priming.cancel();
     }
     Ok(())
 }

@@ -122,13 +122,20 @@ pub fn models_cancel_download(state: State<'_, AppState>, id: String) -> CmdResu
 }
 
 /// Imports a model file the person picked: validated by its header before it is accepted;
-/// copied into the app's storage (`reference`: kept where it is, desktop only).
+/// copied into the app's storage (`reference`: kept where it is, desktop only). Only a file
+/// the person chose in the file picker is accepted (the picker adds it to the fs scope): the
+/// web view cannot name any other path.
 #[tauri::command]
 #[specta::specta]
-pub async fn models_import(state: State<'_, AppState>, path: String, reference: bool) -> CmdResult<Imported> {
+pub async fn models_import<R: Runtime>(app: AppHandle<R>, path: String, reference: bool) -> CmdResult<Imported> {
+    use tauri_plugin_fs::FsExt;
     if path.trim().is_empty() {
         return Err(invalid("no file was chosen"));
     }
+    if !app.try_fs_scope().is_some_and(|scope| scope.is_allowed(&path)) {
+        return Err(invalid("choose the model file with the file picker"));
+    }
+    let state = app.state::<AppState>();
     let (store, catalog) = (state.store.clone(), state.catalog.clone());
     let mode = if reference && crate::platform::IMPORT_BY_REFERENCE { ImportMode::Reference } else { ImportMode::Copy };
     blocking(move || import(&store, &catalog, std::path::Path::new(&path), mode, None).map_err(|e| EngineError::from_coded(&e))).await

@@ -6,7 +6,7 @@ use murmur_engine::{CancelToken, EngineError};
 use tauri::State;
 
 use super::{blocking, invalid, CmdResult};
-use crate::state::AppState;
+use crate::state::{lock, AppState};
 
 /// Longest record accepted as text (whether it fits the context is the engine's answer).
 pub const MAX_RECORD_BYTES: usize = 512 * 1024;
@@ -28,10 +28,15 @@ pub async fn record_attach(state: State<'_, AppState>, text: String) -> CmdResul
     }
     let llm = state.llm()?;
     llm.set_record(Some(text)).map_err(|e| EngineError::from_coded(&e))?;
+    // Stop (chat_stop) cancels the reading; the record stays attached and is read with the
+    // next question instead.
+    let cancel = CancelToken::new();
+    *lock(&state.priming) = Some(cancel.clone());
     let primed = {
         let llm = llm.clone();
-        blocking(move || llm.prime_wait(CancelToken::new())).await
+        blocking(move || llm.prime_wait(cancel)).await
     };
+    lock(&state.priming).take();
     if let Err(e) = primed {
         let _ = llm.set_record(None);
         return Err(e);
