@@ -5,7 +5,7 @@ mod common;
 use std::time::Instant;
 
 use murmur_engine::llm::{
-    utf8::Utf8Stream, ChatSession, FinishReason, LlmError, LlmModel, SamplingParams, SessionOptions, TurnEvent, TurnStats,
+    utf8::Utf8Stream, ChatSession, ExactTurn, FinishReason, LlmError, LlmModel, SamplingParams, SessionOptions, TurnEvent, TurnStats,
 };
 use murmur_engine::CancelToken;
 
@@ -141,10 +141,11 @@ fn follow_up_reuses_the_kv_cache_and_matches_a_fresh_session() {
     let sampling = greedy(48);
 
     let mut warm = ChatSession::new(&m, &options(4096)).expect("session");
-    ask(&mut warm, q1, &sampling);
+    let (_, s1) = ask(&mut warm, q1, &sampling);
+    let warm_prompt = warm.prompt_token_ids(q2).expect("prompt");
     let (p2, s2) = ask(&mut warm, q2, &sampling);
     eprintln!("turn 2 with reuse: {s2:?}");
-    assert!(s2.reused_tokens > 0);
+    assert_eq!(s2.reused_tokens, s1.prompt_tokens + s1.generated_tokens, "turn 2 must reuse all of turn 1");
     assert!(
         s2.prefilled_tokens * 4 < s2.prompt_tokens,
         "turn 2 should prefill far fewer tokens than its prompt: {} of {}",
@@ -152,14 +153,22 @@ fn follow_up_reuses_the_kv_cache_and_matches_a_fresh_session() {
         s2.prompt_tokens
     );
 
-    // A fresh session with the same history reads it all, and answers the same under greedy.
+    // A fresh session given the same conversation reads exactly the same tokens, all of them.
     let mut cold = ChatSession::new(&m, &options(4096)).expect("session");
-    cold.restore_history(warm.turns()[..1].to_vec());
+    cold.restore_exact(warm.exact_history()[..1].to_vec());
+    assert_eq!(cold.prompt_token_ids(q2).expect("prompt"), warm_prompt, "a fresh session must read the very tokens the warm one has cached");
     let (c2, cs2) = ask(&mut cold, q2, &sampling);
     eprintln!("turn 2 without reuse: {cs2:?}");
     assert_eq!(cs2.reused_tokens, 0);
     assert_eq!(cs2.prompt_tokens, s2.prompt_tokens);
-    assert_eq!(text(&c2), text(&p2), "reuse must not change the answer");
+    // The greedy answers agree. Not necessarily to the last token: the warm cache holds the
+    // first answer as computed one token at a time, the fresh one computes it in one batch,
+    // and llama.cpp's CPU kernels for the two shapes round differently (on a CPU without
+    // AVX-512 a 48-token answer here diverged at its 40th token, "blood sample?" / "blood?").
+    // What reuse must not change is what the model reads; that is checked exactly above.
+    let (a, b) = (text(&p2), text(&c2));
+    let same = a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count();
+    assert!(same >= 40 || a == b, "the answers part after {same} characters:\n{a:?}\n{b:?}");
     eprintln!(
         "turn-2 time to first token: with reuse {:.0} ms, without {:.0} ms",
         s2.ttft_ms.unwrap_or(f64::NAN),
@@ -260,7 +269,66 @@ fn priming_mid_conversation_keeps_the_conversation_cached() {
     s.prime(&CancelToken::new()).expect("prime");
     assert_eq!(s.cached_tokens(), cached, "priming dropped the conversation from the cache");
     let (_, stats) = ask(&mut s, "And what is HDL? One sentence.", &sampling);
-    // At least the whole first prompt is reused (how much of the answer's text re-tokenizes to
-    // the ids generated is issue 9's subject, not this test's).
-    assert!(stats.reused_tokens >= first.prompt_tokens, "the follow-up re-read the conversation: {stats:?} (first prompt {})", first.prompt_tokens);
+    // The whole first turn is reused: its prompt and every token generated.
+    assert_eq!(stats.reused_tokens, first.prompt_tokens + first.generated_tokens, "the follow-up re-read the conversation: {stats:?} after {first:?}");
+}
+
+/// The issue behind the token-exact conversation: re-tokenizing an answer's text often gives
+/// other ids than the model generated, and a follow-up then re-read the answer (in 3 of 8
+/// sampled conversations, and all 1,024 tokens of a greedy one). Every follow-up must reuse
+/// the whole previous turn: its prompt and every token generated.
+#[test]
+fn every_follow_up_reuses_the_whole_previous_turn() {
+    let m = model();
+    let cases: [(&str, &str, Option<u32>, usize); 6] = [
+        ("Explain what HDL cholesterol is.", "And LDL?", None, 160),
+        ("What does a TSH of 5.1 mIU/L mean? Two sentences.", "What could I ask my doctor?", Some(1), 64),
+        ("List three things that affect fasting glucose.", "Which of these can I change?", Some(7), 64),
+        ("Mi hemoglobina es 11,2 g/dL. ¿Qué significa? Breve.", "¿Y el hierro?", Some(42), 64),
+        ("Write the units of creatinine as code: `mg/dL`, then explain eGFR.", "Thanks. And BUN?", Some(1234), 64),
+        ("What is HbA1c? Use a bulleted list with emoji.", "Summarise that in one line.", Some(99), 64),
+    ];
+    for (q1, q2, seed, max_tokens) in cases {
+        let sampling = match seed {
+            Some(seed) => SamplingParams { seed, max_tokens, ..SamplingParams::default() },
+            None => greedy(max_tokens),
+        };
+        let mut s = ChatSession::new(&m, &options(4096)).expect("session");
+        let (_, s1) = ask(&mut s, q1, &sampling);
+        let (_, s2) = ask(&mut s, q2, &sampling);
+        assert!(s1.generated_tokens > 0, "{q1}: no answer");
+        assert_eq!(
+            s2.reused_tokens,
+            s1.prompt_tokens + s1.generated_tokens,
+            "{q1} (seed {seed:?}): the follow-up re-read part of the previous turn: {s2:?} after {s1:?}"
+        );
+        assert_eq!(s2.prefilled_tokens, s2.prompt_tokens - s2.reused_tokens);
+    }
+}
+
+/// A conversation restored with its answers' ids (as saved history will be) reads exactly
+/// like one that never stopped; ids the model cannot have produced are not trusted.
+#[test]
+fn exact_history_round_trips_and_foreign_ids_are_not_trusted() {
+    let m = model();
+    let sampling = greedy(32);
+    let mut s = ChatSession::new(&m, &options(2048)).expect("session");
+    ask(&mut s, "What is a normal resting heart rate? One sentence.", &sampling);
+    let history = s.exact_history();
+    assert!(history[0].answer_tokens.as_ref().is_some_and(|ids| !ids.is_empty()));
+    let expected = s.prompt_len("And blood pressure?").expect("length");
+
+    let mut restored = ChatSession::new(&m, &options(2048)).expect("session");
+    restored.restore_exact(history.clone());
+    assert_eq!(restored.exact_history(), history);
+    assert_eq!(restored.prompt_len("And blood pressure?").expect("length"), expected);
+
+    // A damaged save: an id past the vocabulary. The answer is read from its text instead.
+    let mut damaged = history.clone();
+    damaged[0].answer_tokens = Some(vec![i32::MAX]);
+    let mut other = ChatSession::new(&m, &options(2048)).expect("session");
+    other.restore_exact(damaged);
+    assert_eq!(other.exact_history()[0], ExactTurn { turn: history[0].turn.clone(), answer_tokens: None });
+    let (pieces, _) = ask(&mut other, "And blood pressure?", &sampling);
+    assert!(!text(&pieces).trim().is_empty());
 }

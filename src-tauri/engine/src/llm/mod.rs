@@ -14,5 +14,5 @@ pub use error::LlmError;
 pub use gguf::GgufInfo;
 pub use model::LlmModel;
 pub use sampling::SamplingParams;
-pub use session::{ChatSession, FinishReason, SessionOptions, Turn, TurnEvent, TurnStats};
+pub use session::{ChatSession, ExactTurn, FinishReason, SessionOptions, Turn, TurnEvent, TurnStats};
 pub use worker::{ChatEvent, LlmClient, LlmInfo, LlmWorker, SessionSnapshot};

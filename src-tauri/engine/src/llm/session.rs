@@ -1,9 +1,11 @@
 //! A multi-turn chat session on one llama.cpp context, reusing the KV cache across turns.
 //!
-//! Each turn re-renders the whole conversation with the chat template, finds the longest
-//! common prefix with the tokens already in the KV cache, removes the rest from the cache and
-//! decodes only the new tail. A follow-up question therefore costs its own tokens, not the
-//! history's.
+//! The conversation is kept as the exact token sequence in the cache: each answer as the ids
+//! the model generated (re-tokenizing an answer's text often gives other ids, and the cache
+//! would then be re-read from the first such token), and the chat template's text between
+//! answers tokenized piece by piece. A follow-up therefore appends to what is cached and costs
+//! only its own tokens. The longest common prefix with the cache is still computed, so an
+//! edited history (a new record, a regenerated answer, dropped turns) reuses what it can.
 
 use std::num::NonZeroU32;
 use std::time::Instant;
@@ -92,6 +94,14 @@ pub struct Turn {
     pub assistant: String,
 }
 
+/// A turn with its answer as the token ids the model generated, for restoring a conversation
+/// exactly (e.g. from saved history). Without the ids, the answer's text is tokenized.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExactTurn {
+    pub turn: Turn,
+    pub answer_tokens: Option<Vec<i32>>,
+}
+
 /// A persistent ggml CPU threadpool. Without one attached, ggml creates and joins its worker
 /// threads for every graph compute, i.e. for every generated token.
 struct Threadpool(*mut llama_cpp_sys_2::ggml_threadpool);
@@ -134,6 +144,8 @@ pub struct ChatSession<'m> {
     /// The attached record, pinned with the instructions in the system message.
     record: Option<String>,
     turns: Vec<Turn>,
+    /// For each turn, its answer's token ids as generated (`None`: restored as text).
+    answer_tokens: Vec<Option<Vec<LlamaToken>>>,
     /// Tokens held in the KV cache (sequence 0, positions 0..len).
     cached: Vec<LlamaToken>,
     batch: LlamaBatch<'static>,
@@ -180,6 +192,7 @@ impl<'m> ChatSession<'m> {
             instructions: prompts::SYSTEM_PROMPT.to_string(),
             record: None,
             turns: Vec::new(),
+            answer_tokens: Vec::new(),
             cached: Vec::new(),
             batch: LlamaBatch::new(n_batch as usize, 1),
             n_batch: n_batch as usize,
@@ -229,12 +242,18 @@ impl<'m> ChatSession<'m> {
     /// the system prompt, so the next question does not re-read it.
     pub fn clear_history(&mut self) {
         self.turns.clear();
+        self.answer_tokens.clear();
     }
 
     /// Tokens the next turn's prompt would have if `user` were asked now.
     pub fn prompt_len(&self, user: &str) -> Result<usize, LlmError> {
-        let text = self.format.render(&self.model.model, &self.messages(&self.turns, user), true)?;
-        Ok(self.tokenize(&text).len())
+        Ok(self.conversation_tokens(0, Some(user))?.len())
+    }
+
+    /// The token ids the model would read for `user` now (the whole conversation, as in the
+    /// cache): for tests and diagnostics.
+    pub fn prompt_token_ids(&self, user: &str) -> Result<Vec<i32>, LlmError> {
+        Ok(self.conversation_tokens(0, Some(user))?.iter().map(|t| t.0).collect())
     }
 
     /// Empties the KV cache (the conversation is kept and will be read again in full).
@@ -291,13 +310,41 @@ impl<'m> ChatSession<'m> {
     /// Takes the last exchange out of the conversation (to ask again: "regenerate"). The KV
     /// cache keeps the prefix before it, so asking again re-reads only the question.
     pub fn retract_last(&mut self) -> Option<Turn> {
+        self.answer_tokens.pop();
         self.turns.pop()
     }
 
-    /// Replaces the conversation (e.g. a saved one reopened). The KV cache is reused as far
-    /// as the new history matches it.
+    /// Replaces the conversation (e.g. a saved one reopened) from its text. The KV cache is
+    /// reused as far as the new history matches it.
     pub fn restore_history(&mut self, turns: Vec<Turn>) {
+        self.answer_tokens = vec![None; turns.len()];
         self.turns = turns;
+    }
+
+    /// The conversation with each answer's token ids as generated.
+    pub fn exact_history(&self) -> Vec<ExactTurn> {
+        self.turns
+            .iter()
+            .zip(&self.answer_tokens)
+            .map(|(turn, ids)| ExactTurn { turn: turn.clone(), answer_tokens: ids.as_ref().map(|ids| ids.iter().map(|t| t.0).collect()) })
+            .collect()
+    }
+
+    /// Replaces the conversation with one saved by [`Self::exact_history`]: the answers are
+    /// read as the ids the model generated, so the cache matches a session that never
+    /// stopped. Ids outside the model's vocabulary (a damaged or foreign save) are not
+    /// trusted: that answer's text is tokenized instead.
+    pub fn restore_exact(&mut self, history: Vec<ExactTurn>) {
+        let n_vocab = self.model.model.n_vocab();
+        let (turns, ids) = history
+            .into_iter()
+            .map(|t| {
+                let ids = t.answer_tokens.filter(|ids| ids.iter().all(|&id| (0..n_vocab).contains(&id)));
+                (t.turn, ids.map(|ids| ids.into_iter().map(LlamaToken).collect()))
+            })
+            .unzip();
+        self.turns = turns;
+        self.answer_tokens = ids;
     }
 
     /// Prepares the KV cache for the first question of a conversation: it holds exactly the
@@ -306,8 +353,7 @@ impl<'m> ChatSession<'m> {
     pub fn prime(&mut self, cancel: &CancelToken) -> Result<(), LlmError> {
         // Priming computes like an answer: Whisper's optional work waits while it runs.
         let _busy = crate::gate::LlmBusy::enter();
-        let text = self.format.render(&self.model.model, &[Message::new(Role::System, self.system_message())], false)?;
-        let tokens = self.tokenize(&text);
+        let tokens = self.system_tokens()?;
         let n_ctx = self.ctx.n_ctx() as usize;
         if tokens.len() + MIN_TURN_ROOM > n_ctx {
             return Err(self.too_long_error(tokens.len(), n_ctx));
@@ -357,6 +403,7 @@ impl<'m> ChatSession<'m> {
         if dropped_turns > 0 {
             tracing::info!(dropped_turns, "context full: dropped the oldest turns");
             self.turns.drain(..dropped_turns);
+            self.answer_tokens.drain(..dropped_turns);
             on_event(TurnEvent::Trimmed { dropped_turns });
         }
 
@@ -394,6 +441,7 @@ impl<'m> ChatSession<'m> {
 
         let decode_start = Instant::now();
         let mut answer = String::new();
+        let mut generated = Vec::new();
         let mut piece_text = String::new();
         let mut utf8 = Utf8Stream::new();
         let mut sampler = sampling.build(self.model.model.n_vocab());
@@ -444,6 +492,7 @@ impl<'m> ChatSession<'m> {
                 return Err(LlmError::Decode(e.to_string()));
             }
             self.cached.push(token);
+            generated.push(token);
             logits_index = 0;
         }
         piece_text.clear();
@@ -453,27 +502,79 @@ impl<'m> ChatSession<'m> {
         stats.decode_ms = ms(decode_start);
         stats.decode_tok_s = per_second(stats.generated_tokens, stats.decode_ms);
         self.turns.push(Turn { user: user.to_string(), assistant: answer });
+        self.answer_tokens.push(Some(generated));
         Ok(stats)
     }
 
-    fn messages(&self, turns: &[Turn], user: &str) -> Vec<Message> {
-        let mut msgs = Vec::with_capacity(2 + 2 * turns.len());
-        msgs.push(Message::new(Role::System, self.system_message()));
-        for t in turns {
+    /// The system message (instructions and record) as tokens: what priming caches.
+    fn system_tokens(&self) -> Result<Vec<LlamaToken>, LlmError> {
+        let text = self.format.render(&self.model.model, &[Message::new(Role::System, self.system_message())], false)?;
+        Ok(self.tokenize(&text))
+    }
+
+    /// The conversation from turn `from` on (after the system message), plus `user` with the
+    /// assistant's turn opened, as the exact token sequence the model reads: the template's
+    /// text between answers tokenized piece by piece, each answer as the ids generated. A
+    /// template whose renderings do not extend one another is rendered and tokenized whole.
+    fn conversation_tokens(&self, from: usize, user: Option<&str>) -> Result<Vec<LlamaToken>, LlmError> {
+        let model = &self.model.model;
+        let mut msgs = vec![Message::new(Role::System, self.system_message())];
+        let mut text = self.format.render(model, &msgs, false)?;
+        let mut tokens = self.tokenize(&text);
+        let turns = self.turns.iter().zip(&self.answer_tokens).skip(from);
+        let mut exact = true;
+        for (turn, ids) in turns {
+            msgs.push(Message::new(Role::User, turn.user.clone()));
+            let opened = self.format.render(model, &msgs, true)?;
+            msgs.push(Message::new(Role::Assistant, turn.assistant.clone()));
+            let closed = self.format.render(model, &msgs, false)?;
+            let Some(question) = opened.strip_prefix(text.as_str()) else {
+                exact = false;
+                break;
+            };
+            let answered = closed.strip_prefix(opened.as_str()).is_some_and(|rest| rest.starts_with(turn.assistant.as_str()));
+            if !answered {
+                exact = false;
+                break;
+            }
+            tokens.extend(self.tokenize(question));
+            match ids {
+                Some(ids) => tokens.extend_from_slice(ids),
+                None => tokens.extend(self.tokenize(&turn.assistant)),
+            }
+            text = opened + &turn.assistant;
+        }
+        if exact {
+            if let Some(user) = user {
+                msgs.push(Message::new(Role::User, user));
+                let opened = self.format.render(model, &msgs, true)?;
+                match opened.strip_prefix(text.as_str()) {
+                    Some(question) => tokens.extend(self.tokenize(question)),
+                    None => exact = false,
+                }
+            }
+        }
+        if exact {
+            return Ok(tokens);
+        }
+        tracing::debug!("chat template renderings do not extend one another: tokenizing the conversation whole");
+        let mut msgs = vec![Message::new(Role::System, self.system_message())];
+        for t in &self.turns[from..] {
             msgs.push(Message::new(Role::User, t.user.clone()));
             msgs.push(Message::new(Role::Assistant, t.assistant.clone()));
         }
-        msgs.push(Message::new(Role::User, user));
-        msgs
+        if let Some(user) = user {
+            msgs.push(Message::new(Role::User, user));
+        }
+        Ok(self.tokenize(&self.format.render(model, &msgs, user.is_some())?))
     }
 
-    /// Renders and tokenizes the conversation plus `user`, dropping the oldest turns until it
-    /// fits with `reserve` tokens to spare. The new message itself is never cut.
+    /// The conversation plus `user` as tokens, dropping the oldest turns until it fits with
+    /// `reserve` tokens to spare. The new message itself is never cut.
     fn fit_prompt(&self, user: &str, n_ctx: usize, reserve: usize) -> Result<(Vec<LlamaToken>, usize), LlmError> {
         let mut dropped = 0;
         loop {
-            let text = self.format.render(&self.model.model, &self.messages(&self.turns[dropped..], user), true)?;
-            let tokens = self.tokenize(&text);
+            let tokens = self.conversation_tokens(dropped, Some(user))?;
             if tokens.len() + reserve <= n_ctx {
                 return Ok((tokens, dropped));
             }
@@ -629,7 +730,7 @@ mod tests {
         // And the answer is the one a fresh session gives for the same conversation.
         let mut fresh = ChatSession::new(&model, &options).expect("session");
         fresh.set_record(Some("LDL 160 mg/dL (reference < 100)"));
-        fresh.restore_history(s.turns()[..1].to_vec());
+        fresh.restore_exact(s.exact_history()[..1].to_vec());
         let (expected, _) = answer(&mut fresh, "Is my LDL above its range?");
         assert_eq!(text, expected);
     }
