@@ -100,7 +100,7 @@ fn load_ask_stop_and_the_errors_the_ui_switches_on() {
 
     // Stop also stops reading a record being attached (it can take seconds); the record stays
     // attached and the rest of it is read with the next question.
-    let record = "Ferritin 12 ng/mL (30-400) L. ".repeat(90);
+    let record = "Ferritin 12 ng/mL (30-400) L. ".repeat(70);
     let attaching = {
         let handle = app.handle().clone();
         std::thread::spawn(move || tauri::async_runtime::block_on(records::record_attach(handle.state::<AppState>(), record)))
