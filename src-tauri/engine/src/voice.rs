@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
 
-use crate::asr::{listen, AsrClient, AudioInput, ListenHandle, ListenOptions, Listening, Transcript, VoiceError, VoiceEvent};
+use crate::asr::{listen, AsrClient, AudioInput, ListenHandle, ListenOptions, Listening, TranscribeOptions, Transcript, VoiceError, VoiceEvent};
 use crate::error::EngineError;
 use crate::llm::{ChatEvent, LlmClient, SamplingParams};
 use crate::stream::{Sink, StreamEvent};
@@ -167,4 +167,47 @@ pub fn voice_turn(
     });
     let listening = listen(input, asr, options.listen, listen_sink)?;
     Ok(VoiceTurn { listening, cancel })
+}
+
+/// A voice turn on speech already recorded (a file, a clip the person shared): the model reads
+/// its instructions first, then Whisper transcribes the whole clip (never both at once), then
+/// the answer streams. Events as for [`voice_turn`]: `Heard` then the answer, or `NoSpeech`,
+/// or `Error`. Returns once the answer has been handed to the model (it streams on); `cancel`
+/// stops any part of it.
+pub fn voice_turn_recorded(
+    llm: &LlmClient,
+    asr: &AsrClient,
+    pcm: Vec<f32>,
+    transcribe: TranscribeOptions,
+    sampling: SamplingParams,
+    cancel: CancelToken,
+    events: Sink<VoiceTurnEvent>,
+) {
+    let events = Arc::new(Mutex::new(events));
+    let send = |ev: VoiceTurnEvent| {
+        if let Ok(mut sink) = events.lock() {
+            sink.send(ev);
+        }
+    };
+    // A priming error (e.g. a record too long) comes back with the answer itself.
+    let _ = llm.prime_wait(cancel.clone());
+    let started = std::time::Instant::now();
+    let transcript = match asr.submit(pcm, transcribe, cancel.clone()).and_then(crate::asr::worker::wait) {
+        Ok(t) => t,
+        Err(e) => return send(VoiceTurnEvent::Error(EngineError::from_coded(&e))),
+    };
+    if transcript.no_speech {
+        return send(VoiceTurnEvent::NoSpeech);
+    }
+    let text = transcript.text.clone();
+    send(VoiceTurnEvent::Heard { transcript, final_ms: started.elapsed().as_secs_f64() * 1000.0, answering: true });
+    let to_answer = events.clone();
+    let answer = Sink::new(move |c: ChatEvent| {
+        if let Ok(mut sink) = to_answer.lock() {
+            sink.send(VoiceTurnEvent::Answer(c));
+        }
+    });
+    // If the model worker has stopped, the answer's sink is dropped and the turn ends with
+    // its error.
+    let _ = llm.send(text, sampling, cancel, answer);
 }

@@ -61,6 +61,12 @@ fn voice_transcribes_then_answers_in_one_process() {
     let reference = common::words("what does a high ferritin level mean");
     assert!(common::word_errors(&reference, &common::words(said)) <= 1, "heard {said:?}");
     assert!(!String::from_utf8_lossy(&out.stdout).trim().is_empty(), "no answer");
+
+    // Silence: the engine's recorded voice turn ends with "no speech", and nothing is answered.
+    let out = murmur().args(["voice"]).arg(common::speech_dir().join("silence.wav")).args(["--greedy", "--max-tokens", "8"]).output().expect("run murmur voice");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no speech"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stdout.is_empty(), "answered silence: {}", String::from_utf8_lossy(&out.stdout));
 }
 
 #[test]

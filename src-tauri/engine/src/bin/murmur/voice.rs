@@ -7,7 +7,7 @@ use murmur_engine::asr::file::transcribe_file;
 use murmur_engine::asr::{listen as start_listening, AsrWorker, AudioInput, ListenOptions, PacedWav, TranscribeOptions, Transcriber, VoiceEvent};
 use murmur_engine::audio::{capture, wav};
 use murmur_engine::llm::ChatEvent;
-use murmur_engine::voice::{voice_turn, VoiceTurnEvent, VoiceTurnOptions};
+use murmur_engine::voice::{voice_turn, voice_turn_recorded, VoiceTurnEvent, VoiceTurnOptions};
 use murmur_engine::{CancelToken, Sink};
 
 use crate::args::{Cli, ListenArgs, TranscribeArgs, VoiceArgs};
@@ -55,20 +55,35 @@ pub fn transcribe(cli: &Cli, args: &TranscribeArgs) -> Result<()> {
 pub fn voice(cli: &Cli, args: &VoiceArgs) -> Result<()> {
     let pcm = wav::read_for_whisper(&args.wav)?;
     let record = chat::read_record(args.record.record.as_deref())?;
-    let mut transcriber = load_transcriber(cli)?;
+    let asr = AsrWorker::spawn(cli.whisper_path()?)?;
     let worker = chat::load_worker(cli)?;
     worker.set_record(record)?;
-    // Read the system prompt into the KV cache before Whisper runs (never both at once).
-    worker.prime_wait(CancelToken::new())?;
-    let t = transcriber.transcribe(&pcm, &options(cli, None))?;
-    if t.no_speech {
-        return Err(format!("no speech found in {}", args.wav.display()).into());
+    // The engine's voice turn on a recording: prime, transcribe, answer.
+    let (sink, events) = Sink::channel();
+    voice_turn_recorded(&worker.client(), &asr.client(), pcm, options(cli, None), cli.sampling(), CancelToken::new(), sink);
+    let (answer_tx, answer_rx) = std::sync::mpsc::channel();
+    for event in events {
+        match event {
+            VoiceTurnEvent::Heard { transcript, final_ms, .. } => {
+                eprintln!("you said: {}", transcript.text);
+                if cli.stats {
+                    eprintln!("[stats] transcribed {:.0} ms of audio in {final_ms:.0} ms", transcript.audio_ms);
+                }
+            }
+            VoiceTurnEvent::NoSpeech => return Err(format!("no speech found in {}", args.wav.display()).into()),
+            VoiceTurnEvent::Answer(e) => {
+                let end = matches!(e, ChatEvent::Done(_) | ChatEvent::Error(_));
+                let _ = answer_tx.send(e);
+                if end {
+                    break;
+                }
+            }
+            VoiceTurnEvent::Error(e) => return Err(Box::new(e)),
+            VoiceTurnEvent::Listening(_) => {}
+        }
     }
-    eprintln!("you said: {}", t.text);
-    if cli.stats {
-        eprintln!("[stats] transcribed {:.0} ms of audio in {:.0} ms", t.audio_ms, t.elapsed_ms);
-    }
-    output::stream_answer(worker.ask(t.text, cli.sampling(), CancelToken::new())?, cli.stats)?;
+    drop(answer_tx);
+    output::stream_answer(answer_rx, cli.stats)?;
     Ok(())
 }
 
