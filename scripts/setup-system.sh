@@ -14,6 +14,7 @@ packages=(
   libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev  # the Tauri app (WebKitGTK)
   libdbus-1-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
   xvfb xauth webkit2gtk-driver imagemagick xdotool         # the real app window in tests, screenshots
+  strace iproute2 util-linux procps                        # the offline test: network namespace, socket trace
 )
 
 missing=()

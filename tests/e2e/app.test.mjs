@@ -212,8 +212,10 @@ test("Murmur in its real window", async (t) => {
     await ask('Echo this text back verbatim: <script>window.pwned=3</script> <img src=x onerror="window.pwned=1"> [link](javascript:window.pwned=2) done');
     await answerDone(1);
     const found = await s.exec("const m = document.querySelector('.msg.assistant .answer-body'); return { text: m.textContent, pwned: window.pwned ?? null, bad: document.querySelectorAll('.msg.assistant img, .msg.assistant script, .msg.assistant [onerror], .msg.assistant a[href]').length };");
-    // The hostile output did reach the renderer (its plain words are shown)…
-    assert.match(found.text, /link/);
+    // The hostile output did reach the renderer: the model's raw answer (as the app keeps it)
+    // holds the markup…
+    const raw = await s.exec("return window.__TAURI_INTERNALS__.invoke('chat_snapshot').then((v) => v.turns.at(-1)?.assistant ?? '');");
+    assert.match(raw, /<script|onerror|javascript:/, `the model did not echo the hostile markup: ${raw}`);
     assert.match(found.text, /done/);
     // …and nothing of it is live.
     assert.equal(found.pwned, null);
@@ -245,6 +247,16 @@ test("Murmur in its real window", async (t) => {
         }
       }
       assert.deepEqual(bad, [], "network sockets other than loopback");
+
+      // And over the whole run, not only now: strace saw every socket call of the app and its
+      // web processes. Only this device's addresses (the WebDriver automation) may appear.
+      const trace = readFileSync(env("MURMUR_E2E_STRACE"), "utf8").split("\n");
+      assert.ok(trace.some((l) => /socket\(AF_UNIX/.test(l)), "the trace should have seen the app's IPC sockets");
+      const local = /inet_addr\("127\.0\.0\.1"\)|inet_pton\(AF_INET6, "(::1|::ffff:127\.0\.0\.1)"/;
+      const reaching = trace.filter((l) => /\b(connect|bind|sendto|sendmsg|sendmmsg)\(/.test(l) && /AF_INET6?\b/.test(l) && !local.test(l));
+      assert.deepEqual(reaching, [], "the app tried to reach beyond this device");
+      const inet = trace.filter((l) => /socket\(AF_INET6?\b/.test(l)).length;
+      console.log(`offline trace: ${trace.length} socket calls, ${inet} IP sockets (loopback only), none beyond this device`);
     });
   }
 

@@ -36,6 +36,14 @@ if [ "${1:-}" = "--offline" ]; then
   fi
   # No network: a fresh network namespace with only loopback (for the WebDriver pieces).
   export MURMUR_E2E_OFFLINE=1
+  # Every socket the app and its web processes open or use is traced (strace follows all of
+  # them from the start): the test checks that none goes beyond this device.
+  trace_dir=$(mktemp -d)
+  export MURMUR_E2E_STRACE="$trace_dir/net.trace"
+  printf '#!/bin/sh\nexec strace -f -qq -e trace=socket,connect,bind,sendto,sendmsg,sendmmsg -o "%s" "%s" "$@"\n' \
+    "$MURMUR_E2E_STRACE" "$MURMUR_E2E_APP" > "$trace_dir/murmur-app"
+  chmod +x "$trace_dir/murmur-app"
+  export MURMUR_E2E_APP="$trace_dir/murmur-app"
   # This run also shows the dark theme (WebKitGTK follows GTK's).
   export MURMUR_E2E_THEME=Adwaita:dark
   exec unshare --user --map-root-user --net sh -c 'ip link set lo up && exec "$0" "$@"' \
