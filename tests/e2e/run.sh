@@ -36,6 +36,8 @@ if [ "${1:-}" = "--offline" ]; then
   fi
   # No network: a fresh network namespace with only loopback (for the WebDriver pieces).
   export MURMUR_E2E_OFFLINE=1
+  # Its screenshots (dark theme) beside the online run's, not over them.
+  export MURMUR_E2E_OUT="$MURMUR_E2E_OUT/offline-dark"
   # Every socket the app and its web processes open or use is traced (strace follows all of
   # them from the start): the test checks that none goes beyond this device.
   trace_dir=$(mktemp -d)
