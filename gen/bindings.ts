@@ -37,7 +37,9 @@ export const commands = {
 	modelsCancelDownload: (id: string) => typedError<null, EngineError>(__TAURI_INVOKE("models_cancel_download", { id })),
 	/**
 	 *  Imports a model file the person picked: validated by its header before it is accepted;
-	 *  copied into the app's storage (`reference`: kept where it is, desktop only).
+	 *  copied into the app's storage (`reference`: kept where it is, desktop only). Only a file
+	 *  the person chose in the file picker is accepted (the picker adds it to the fs scope): the
+	 *  web view cannot name any other path.
 	 */
 	modelsImport: (path: string, reference: boolean) => typedError<Imported, EngineError>(__TAURI_INVOKE("models_import", { path, reference })),
 	/**  Deletes a downloaded or imported model (never a file imported by reference). */

@@ -49,10 +49,11 @@ fn answers_stream_token_by_token() {
     assert!(pieces.len() >= 10, "expected many token events, got {}", pieces.len());
     let first = pieces[0].1;
     let last = pieces[pieces.len() - 1].1;
-    // The first piece must arrive well before the last one (real streaming, not a chopped-up
-    // finished answer), and the pieces must be spread over the decode.
-    assert!(first < 0.8 * last, "first {first:.3}s last {last:.3}s");
-    assert!(last - first > 0.2, "pieces arrived within {:.3}s of each other", last - first);
+    // The pieces arrive spread over the decode (real streaming, not a finished answer chopped
+    // up): from first to last at least half the decode time. Relative to the decode, so a slow
+    // prefill or a busy machine does not matter.
+    let decode_s = stats.decode_ms / 1000.0;
+    assert!(last - first >= 0.5 * decode_s, "pieces arrived within {:.3}s of each other over a {decode_s:.3}s decode", last - first);
     let distinct = pieces.windows(2).filter(|w| w[1].1 - w[0].1 > 0.001).count();
     assert!(distinct * 2 > pieces.len(), "only {distinct} of {} pieces arrived separately", pieces.len());
     assert_eq!(s.turns()[0].assistant, answer, "the stored answer is exactly what was streamed");
