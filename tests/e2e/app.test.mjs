@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -33,6 +33,7 @@ let driver;
 let s;
 let pulse;
 const work = mkdtempSync(join(tmpdir(), "murmur-e2e-"));
+const dataDir = join(work, "data");
 
 async function shot(name) {
   try {
@@ -72,7 +73,6 @@ before(async () => {
   const llm = env("MURMUR_TEST_LLM");
   const asr = env("MURMUR_TEST_WHISPER");
   const catalog = { version: 1, note: "e2e", models: [] };
-  const dataDir = join(work, "data");
   if (OFFLINE) {
     // The models are on the device already (as after onboarding): by reference.
     mkdirSync(join(dataDir, "models"), { recursive: true });
@@ -106,6 +106,16 @@ after(async () => {
   driver?.kill();
   server?.close();
   spawnSync("pulseaudio", ["--kill"]);
+  // Whatever is left of this test's app (under strace, the WebDriver ends strace, not the app)
+  // is ended too: it would hold the test runner's output open. Found by this run's data dir.
+  await sleep(500);
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (readFileSync(`/proc/${pid}/environ`, "latin1").split("\0").includes(`MURMUR_DATA_DIR=${dataDir}`)) process.kill(Number(pid), "SIGKILL");
+    } catch {
+      // Gone already, or not ours to read.
+    }
+  }
 });
 
 /** The text of the last assistant message. */

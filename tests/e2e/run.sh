@@ -26,7 +26,9 @@ if [ "${1:-}" = "--measure" ]; then
   exec xvfb-run -a -s "-screen 0 1280x900x24" node tests/e2e/measure.mjs
 fi
 
-run() { xvfb-run -a -s "-screen 0 1280x900x24" node --test --test-concurrency=1 tests/e2e/app.test.mjs; }
+# A hung run (a window that never closes) must fail, not stall the suite: 20 minutes at most.
+limit=(timeout --kill-after=30 1200)
+run() { "${limit[@]}" xvfb-run -a -s "-screen 0 1280x900x24" node --test --test-concurrency=1 tests/e2e/app.test.mjs; }
 
 if [ "${1:-}" = "--offline" ]; then
   if ! unshare --user --map-root-user --net true 2>/dev/null; then
@@ -48,7 +50,7 @@ if [ "${1:-}" = "--offline" ]; then
   export MURMUR_E2E_APP="$trace_dir/murmur-app"
   # This run also shows the dark theme (WebKitGTK follows GTK's).
   export MURMUR_E2E_THEME=Adwaita:dark
-  exec unshare --user --map-root-user --net sh -c 'ip link set lo up && exec "$0" "$@"' \
+  exec "${limit[@]}" unshare --user --map-root-user --net sh -c 'ip link set lo up && exec "$0" "$@"' \
     xvfb-run -a -s "-screen 0 1280x900x24" node --test --test-concurrency=1 tests/e2e/app.test.mjs
 fi
 run
