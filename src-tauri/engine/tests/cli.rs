@@ -109,3 +109,39 @@ fn chat_keeps_the_conversation_and_reuses_the_cache() {
     let prompt = second["prompt_tokens"].as_u64().unwrap_or(0);
     assert!(reused > 0 && reused * 2 > prompt, "turn 2 reused {reused} of {prompt} tokens");
 }
+
+/// `listen --answer`: the engine's voice turn on a WAV played in real time, the transcript on
+/// stdout, then the answer streamed as it is written (not printed once it is done).
+#[test]
+fn listen_answers_a_spoken_question_and_streams_the_answer() {
+    let start = Instant::now();
+    let mut child = murmur()
+        .args(["listen", "--answer", "--file"])
+        .arg(common::speech_dir().join("sentence2.wav"))
+        .args(["--auto-stop", "1.0", "--greedy", "--max-tokens", "32"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn murmur");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut reads = Vec::new();
+    let mut buf = [0u8; 256];
+    loop {
+        let n = stdout.read(&mut buf).expect("read");
+        if n == 0 {
+            break;
+        }
+        reads.push((start.elapsed().as_secs_f64(), String::from_utf8_lossy(&buf[..n]).to_string()));
+    }
+    let mut stderr = String::new();
+    child.stderr.take().expect("stderr").read_to_string(&mut stderr).expect("stderr");
+    assert!(child.wait().expect("wait").success(), "{stderr}");
+    let text: String = reads.iter().map(|(_, t)| t.as_str()).collect();
+    let (heard, answer) = text.split_once('\n').unwrap_or_default();
+    let reference = common::words("what does a high ferritin level mean");
+    assert!(common::word_errors(&reference, &common::words(heard)) <= 1, "heard {heard:?}");
+    assert!(!answer.trim().is_empty(), "no answer");
+    // The answer came in several pieces over time: streamed.
+    let answer_reads = reads.iter().filter(|(_, t)| !t.trim().is_empty()).count().saturating_sub(1);
+    assert!(answer_reads >= 3, "the answer arrived in {answer_reads} reads: not streamed: {reads:?}");
+}

@@ -1,12 +1,12 @@
 //! `murmur transcribe`, `murmur voice`, `murmur listen` and `murmur devices`.
 
 use std::io::{IsTerminal, Write};
+use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
 use murmur_engine::asr::file::transcribe_file;
 use murmur_engine::asr::{listen as start_listening, AsrWorker, AudioInput, ListenOptions, PacedWav, TranscribeOptions, Transcriber, VoiceEvent};
 use murmur_engine::audio::{capture, wav};
-use murmur_engine::llm::ChatEvent;
 use murmur_engine::voice::{voice_turn, voice_turn_recorded, VoiceTurnEvent, VoiceTurnOptions};
 use murmur_engine::{CancelToken, Sink};
 
@@ -61,29 +61,46 @@ pub fn voice(cli: &Cli, args: &VoiceArgs) -> Result<()> {
     // The engine's voice turn on a recording: prime, transcribe, answer.
     let (sink, events) = Sink::channel();
     voice_turn_recorded(&worker.client(), &asr.client(), pcm, options(cli, None), cli.sampling(), CancelToken::new(), sink);
-    let (answer_tx, answer_rx) = std::sync::mpsc::channel();
-    for event in events {
-        match event {
-            VoiceTurnEvent::Heard { transcript, final_ms, .. } => {
-                eprintln!("you said: {}", transcript.text);
-                if cli.stats {
-                    eprintln!("[stats] transcribed {:.0} ms of audio in {final_ms:.0} ms", transcript.audio_ms);
-                }
+    answer_turn(events, cli.stats, |event| match event {
+        VoiceTurnEvent::Heard { transcript, final_ms, .. } => {
+            eprintln!("you said: {}", transcript.text);
+            if cli.stats {
+                eprintln!("[stats] transcribed {:.0} ms of audio in {final_ms:.0} ms", transcript.audio_ms);
             }
-            VoiceTurnEvent::NoSpeech => return Err(format!("no speech found in {}", args.wav.display()).into()),
+            Ok(())
+        }
+        VoiceTurnEvent::NoSpeech => Err(format!("no speech found in {}", args.wav.display()).into()),
+        _ => Ok(()),
+    })
+}
+
+/// Follows a voice turn to its end: `other` sees every event before the answer (and may end
+/// the turn with an error); the answer then streams to stdout as its tokens arrive.
+fn answer_turn(events: Receiver<VoiceTurnEvent>, stats: bool, mut other: impl FnMut(VoiceTurnEvent) -> Result<()>) -> Result<()> {
+    let mut first = None;
+    for event in events.iter() {
+        match event {
             VoiceTurnEvent::Answer(e) => {
-                let end = matches!(e, ChatEvent::Done(_) | ChatEvent::Error(_));
-                let _ = answer_tx.send(e);
-                if end {
+                first = Some(e);
+                break;
+            }
+            VoiceTurnEvent::Error(e) => return Err(Box::new(e)),
+            event => other(event)?,
+        }
+    }
+    let Some(first) = first else { return Err("the voice turn ended without an answer".into()) };
+    let (answer_tx, answer_rx) = std::sync::mpsc::channel();
+    let _ = answer_tx.send(first);
+    std::thread::spawn(move || {
+        for event in events {
+            if let VoiceTurnEvent::Answer(e) = event {
+                if answer_tx.send(e).is_err() {
                     break;
                 }
             }
-            VoiceTurnEvent::Error(e) => return Err(Box::new(e)),
-            VoiceTurnEvent::Listening(_) => {}
         }
-    }
-    drop(answer_tx);
-    output::stream_answer(answer_rx, cli.stats)?;
+    });
+    output::stream_answer(answer_rx, stats)?;
     Ok(())
 }
 
@@ -148,8 +165,7 @@ pub fn listen(cli: &Cli, args: &ListenArgs) -> Result<()> {
         let h = turn.handle();
         move || h.stop()
     });
-    let (answer_tx, answer_rx) = std::sync::mpsc::channel();
-    for event in events {
+    answer_turn(events, cli.stats, |event| {
         match event {
             VoiceTurnEvent::Listening(e) => {
                 view.show(e)?;
@@ -162,18 +178,10 @@ pub fn listen(cli: &Cli, args: &ListenArgs) -> Result<()> {
                 println!("{}", transcript.text);
             }
             VoiceTurnEvent::NoSpeech => return Err("no speech heard".into()),
-            VoiceTurnEvent::Answer(e) => {
-                let end = matches!(e, ChatEvent::Done(_) | ChatEvent::Error(_));
-                let _ = answer_tx.send(e);
-                if end {
-                    break;
-                }
-            }
-            VoiceTurnEvent::Error(e) => return Err(Box::new(e)),
+            _ => {}
         }
-    }
-    drop(answer_tx);
-    output::stream_answer(answer_rx, cli.stats)?;
+        Ok(())
+    })?;
     drop(turn);
     Ok(())
 }
