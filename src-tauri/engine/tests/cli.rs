@@ -4,7 +4,6 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
-use std::time::Instant;
 
 fn murmur() -> Command {
     let mut c = Command::new(common::murmur_bin());
@@ -15,33 +14,33 @@ fn murmur() -> Command {
     c
 }
 
-#[test]
-fn ask_streams_to_stdout_and_stats_to_stderr() {
-    let start = Instant::now();
-    let mut child = murmur()
-        .args(["ask", "What is HbA1c? Two sentences.", "--greedy", "--max-tokens", "48", "--stats"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn murmur");
+/// Runs `command` to its end, successfully: its stdout as the pieces each read returned (to
+/// see whether it streamed), the whole stdout, and its stderr.
+fn run_reading_stdout(command: &mut Command) -> (Vec<String>, String, String) {
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn murmur");
     let mut stdout = child.stdout.take().expect("stdout");
-    let mut arrivals = Vec::new();
-    let mut text = Vec::new();
+    let mut reads = Vec::new();
     let mut buf = [0u8; 256];
     loop {
         let n = stdout.read(&mut buf).expect("read");
         if n == 0 {
             break;
         }
-        arrivals.push(start.elapsed().as_secs_f64());
-        text.extend_from_slice(&buf[..n]);
+        reads.push(buf[..n].to_vec());
     }
     let mut stderr = String::new();
     child.stderr.take().expect("stderr").read_to_string(&mut stderr).expect("stderr");
     assert!(child.wait().expect("wait").success(), "{stderr}");
-    let text = String::from_utf8(text).expect("utf-8 answer");
+    // A piece may split a character; the whole is UTF-8.
+    let whole = String::from_utf8(reads.concat()).expect("utf-8 output");
+    (reads.into_iter().map(|r| String::from_utf8_lossy(&r).into_owned()).collect(), whole, stderr)
+}
+
+#[test]
+fn ask_streams_to_stdout_and_stats_to_stderr() {
+    let (reads, text, stderr) = run_reading_stdout(murmur().args(["ask", "What is HbA1c? Two sentences.", "--greedy", "--max-tokens", "48", "--stats"]));
     assert!(!text.trim().is_empty());
-    assert!(arrivals.len() >= 5, "stdout arrived in {} reads: not streamed per token", arrivals.len());
+    assert!(reads.len() >= 5, "stdout arrived in {} reads: not streamed per token", reads.len());
     assert!(stderr.contains("[stats]") && stderr.contains("decode"), "{stderr}");
     assert!(!stderr.contains("HbA1c"), "the question must not be logged: {stderr}");
 }
@@ -114,34 +113,14 @@ fn chat_keeps_the_conversation_and_reuses_the_cache() {
 /// stdout, then the answer streamed as it is written (not printed once it is done).
 #[test]
 fn listen_answers_a_spoken_question_and_streams_the_answer() {
-    let start = Instant::now();
-    let mut child = murmur()
-        .args(["listen", "--answer", "--file"])
-        .arg(common::speech_dir().join("sentence2.wav"))
-        .args(["--auto-stop", "1.0", "--greedy", "--max-tokens", "32"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn murmur");
-    let mut stdout = child.stdout.take().expect("stdout");
-    let mut reads = Vec::new();
-    let mut buf = [0u8; 256];
-    loop {
-        let n = stdout.read(&mut buf).expect("read");
-        if n == 0 {
-            break;
-        }
-        reads.push((start.elapsed().as_secs_f64(), String::from_utf8_lossy(&buf[..n]).to_string()));
-    }
-    let mut stderr = String::new();
-    child.stderr.take().expect("stderr").read_to_string(&mut stderr).expect("stderr");
-    assert!(child.wait().expect("wait").success(), "{stderr}");
-    let text: String = reads.iter().map(|(_, t)| t.as_str()).collect();
+    let (reads, text, _) = run_reading_stdout(
+        murmur().args(["listen", "--answer", "--file"]).arg(common::speech_dir().join("sentence2.wav")).args(["--auto-stop", "1.0", "--greedy", "--max-tokens", "32"]),
+    );
     let (heard, answer) = text.split_once('\n').unwrap_or_default();
     let reference = common::words("what does a high ferritin level mean");
     assert!(common::word_errors(&reference, &common::words(heard)) <= 1, "heard {heard:?}");
     assert!(!answer.trim().is_empty(), "no answer");
     // The answer came in several pieces over time: streamed.
-    let answer_reads = reads.iter().filter(|(_, t)| !t.trim().is_empty()).count().saturating_sub(1);
+    let answer_reads = reads.iter().filter(|t| !t.trim().is_empty()).count().saturating_sub(1);
     assert!(answer_reads >= 3, "the answer arrived in {answer_reads} reads: not streamed: {reads:?}");
 }
