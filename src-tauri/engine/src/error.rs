@@ -161,6 +161,26 @@ pub enum ErrorCode {
     #[serde(rename = "settings.write")]
     SettingsWrite,
 
+    // ── conversation history ───────────────────────────────────────────────────────────
+    /// The history file is not an SQLite database (it was left as it is).
+    #[serde(rename = "history.not_a_database")]
+    HistoryNotADatabase,
+    /// The history was written by a newer version of Murmur (it was left as it is).
+    #[serde(rename = "history.newer_schema")]
+    HistoryNewerSchema,
+    /// The history cannot be written (read-only file or folder, or disk full).
+    #[serde(rename = "history.read_only")]
+    HistoryReadOnly,
+    /// The history database is damaged (it was left as it is).
+    #[serde(rename = "history.corrupt")]
+    HistoryCorrupt,
+    /// No conversation with that id.
+    #[serde(rename = "history.not_found")]
+    ConversationNotFound,
+    /// Any other failure reading or writing the history.
+    #[serde(rename = "history.io")]
+    HistoryIo,
+
     // ── requests ─────────────────────────────────────────────────────────────────────────
     /// A request the app cannot take as it is (empty message, a record of the wrong kind…).
     #[serde(rename = "input.invalid")]
@@ -233,6 +253,12 @@ pub const ALL: &[ErrorCode] = &[
     ErrorCode::SettingsInvalid,
     ErrorCode::SettingsUnreadable,
     ErrorCode::SettingsWrite,
+    ErrorCode::HistoryNotADatabase,
+    ErrorCode::HistoryNewerSchema,
+    ErrorCode::HistoryReadOnly,
+    ErrorCode::HistoryCorrupt,
+    ErrorCode::ConversationNotFound,
+    ErrorCode::HistoryIo,
     ErrorCode::InvalidInput,
     ErrorCode::Busy,
     ErrorCode::Cancelled,
@@ -287,6 +313,12 @@ const NAMES: &[&str] = &[
     "settings.invalid",
     "settings.unreadable",
     "settings.write",
+    "history.not_a_database",
+    "history.newer_schema",
+    "history.read_only",
+    "history.corrupt",
+    "history.not_found",
+    "history.io",
     "input.invalid",
     "busy",
     "cancelled",

@@ -29,6 +29,7 @@ pub(crate) fn backend() -> &'static LlamaBackend {
 pub struct LlmModel {
     pub(crate) model: LlamaModel,
     info: GgufInfo,
+    fingerprint: [u8; 32],
 }
 
 impl std::fmt::Debug for LlmModel {
@@ -45,17 +46,25 @@ impl LlmModel {
         let params = LlamaModelParams::default().with_use_mmap(true).with_n_gpu_layers(0);
         let model = LlamaModel::load_from_file(backend(), path, &params)
             .map_err(|_| LlmError::Load(path.to_path_buf()))?;
+        let fingerprint = fingerprint(path).map_err(|_| LlmError::Load(path.to_path_buf()))?;
         tracing::info!(
             arch = %info.architecture,
             file_type = ?info.file_type,
             size_mb = info.file_size / 1_000_000,
             "language model loaded"
         );
-        Ok(Self { model, info })
+        Ok(Self { model, info, fingerprint })
     }
 
     pub fn info(&self) -> &GgufInfo {
         &self.info
+    }
+
+    /// Identifies the model file, for saved KV-cache states: SHA-256 of its length, its first
+    /// and its last MiB (the header with all metadata, and the last weights). Cheap to compute
+    /// (the whole file's hash would take seconds on a phone).
+    pub fn fingerprint(&self) -> &[u8; 32] {
+        &self.fingerprint
     }
 
     /// Token ids of `text` (special tokens such as `<|im_end|>` parsed).
@@ -72,4 +81,22 @@ impl LlmModel {
     pub fn n_ctx_train(&self) -> u32 {
         self.model.n_ctx_train()
     }
+}
+
+fn fingerprint(path: &Path) -> std::io::Result<[u8; 32]> {
+    use sha2::{Digest, Sha256};
+    use std::io::{Read, Seek, SeekFrom};
+    const PART: u64 = 1 << 20;
+    let mut file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    let mut hash = Sha256::new();
+    hash.update(len.to_le_bytes());
+    let mut buf = Vec::with_capacity(PART as usize);
+    file.by_ref().take(PART).read_to_end(&mut buf)?;
+    hash.update(&buf);
+    buf.clear();
+    file.seek(SeekFrom::Start(len.saturating_sub(PART)))?;
+    file.take(PART).read_to_end(&mut buf)?;
+    hash.update(&buf);
+    Ok(hash.finalize().into())
 }

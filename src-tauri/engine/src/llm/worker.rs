@@ -9,8 +9,9 @@ use std::sync::mpsc::{channel, Receiver, Sender};
 
 use serde::{Deserialize, Serialize};
 
-use super::{ChatSession, GgufInfo, LlmError, LlmModel, SamplingParams, SessionOptions, Turn, TurnEvent, TurnStats};
+use super::{ChatSession, ExactTurn, GgufInfo, LlmError, LlmModel, SamplingParams, SessionOptions, Turn, TurnEvent, TurnStats};
 use crate::error::EngineError;
+use crate::store::SavedState;
 use crate::stream::{Sink, StreamEvent};
 use crate::worker::{Client, Ready, Worker, WorkerError};
 use crate::CancelToken;
@@ -68,6 +69,8 @@ pub struct SessionSnapshot {
 pub struct LlmInfo {
     pub gguf: GgufInfo,
     pub n_ctx: u32,
+    /// The model file's fingerprint (saved KV states name it).
+    pub fingerprint: [u8; 32],
 }
 
 type Reply<T> = Sender<Result<T, EngineError>>;
@@ -81,6 +84,10 @@ pub enum Request {
     SetRecord(Option<String>),
     ClearHistory,
     Restore(Vec<Turn>),
+    RestoreExact(Vec<ExactTurn>),
+    ExactHistory(Sender<Vec<ExactTurn>>),
+    SaveState(Sender<Option<SavedState>>),
+    LoadState(Box<SavedState>, Sender<bool>),
     RetractLast(Sender<Option<Turn>>),
     Snapshot(Sender<SessionSnapshot>),
 }
@@ -143,6 +150,49 @@ impl LlmClient {
         self.request(Request::Restore(turns))
     }
 
+    /// Replaces the conversation with saved turns whose answers keep the token ids the model
+    /// generated (see [`ChatSession::restore_exact`]).
+    pub fn restore_exact(&self, turns: Vec<ExactTurn>) -> Result<(), LlmError> {
+        self.request(Request::RestoreExact(turns))
+    }
+
+    /// The conversation with each answer's token ids.
+    pub fn exact_history(&self) -> Result<Vec<ExactTurn>, LlmError> {
+        let (tx, rx) = channel();
+        self.request(Request::ExactHistory(tx))?;
+        rx.recv().map_err(|_| LlmError::Worker(WorkerError::Stopped("llm")))
+    }
+
+    /// The KV cache's state (a copy in memory: quick, so it can follow an answer without
+    /// delaying the next one; write it to disk elsewhere).
+    pub fn save_state(&self) -> Result<Option<SavedState>, LlmError> {
+        let (tx, rx) = channel();
+        self.request(Request::SaveState(tx))?;
+        rx.recv().map_err(|_| LlmError::Worker(WorkerError::Stopped("llm")))
+    }
+
+    /// As [`Self::exact_history`] without waiting: the request is queued now (ahead of any
+    /// later one) and the history arrives on the receiver.
+    pub fn exact_history_later(&self) -> Result<Receiver<Vec<ExactTurn>>, LlmError> {
+        let (tx, rx) = channel();
+        self.request(Request::ExactHistory(tx))?;
+        Ok(rx)
+    }
+
+    /// As [`Self::save_state`] without waiting.
+    pub fn save_state_later(&self) -> Result<Receiver<Option<SavedState>>, LlmError> {
+        let (tx, rx) = channel();
+        self.request(Request::SaveState(tx))?;
+        Ok(rx)
+    }
+
+    /// Loads a saved KV state; `false` if it was not loaded (the conversation is read again).
+    pub fn load_state(&self, state: SavedState) -> Result<bool, LlmError> {
+        let (tx, rx) = channel();
+        self.request(Request::LoadState(Box::new(state), tx))?;
+        rx.recv().map_err(|_| LlmError::Worker(WorkerError::Stopped("llm")))
+    }
+
     /// Takes the last exchange out of the conversation and returns it (to ask it again).
     pub fn retract_last(&self) -> Result<Option<Turn>, LlmError> {
         let (tx, rx) = channel();
@@ -188,7 +238,7 @@ impl LlmWorker {
                 Ok(s) => s,
                 Err(e) => return ready.fail(e),
             };
-            ready.ok(LlmInfo { gguf: model.info().clone(), n_ctx: session.n_ctx() });
+            ready.ok(LlmInfo { gguf: model.info().clone(), n_ctx: session.n_ctx(), fingerprint: *model.fingerprint() });
             while let Some(job) = inbox.next() {
                 serve(&mut session, job.request, &job.cancel);
             }
@@ -203,6 +253,10 @@ impl LlmWorker {
 
     pub fn n_ctx(&self) -> u32 {
         self.info.n_ctx
+    }
+
+    pub fn fingerprint(&self) -> &[u8; 32] {
+        &self.info.fingerprint
     }
 
     /// A handle for other threads (it does not keep the model loaded).
@@ -244,6 +298,16 @@ fn serve(session: &mut ChatSession<'_>, request: Request, cancel: &CancelToken) 
         Request::SetRecord(record) => session.set_record(record.as_deref()),
         Request::ClearHistory => session.clear_history(),
         Request::Restore(turns) => session.restore_history(turns),
+        Request::RestoreExact(turns) => session.restore_exact(turns),
+        Request::ExactHistory(reply) => {
+            let _ = reply.send(session.exact_history());
+        }
+        Request::SaveState(reply) => {
+            let _ = reply.send(session.save_state());
+        }
+        Request::LoadState(state, reply) => {
+            let _ = reply.send(session.load_state(&state));
+        }
         Request::RetractLast(reply) => {
             let _ = reply.send(session.retract_last());
         }
