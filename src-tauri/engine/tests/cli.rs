@@ -124,3 +124,119 @@ fn listen_answers_a_spoken_question_and_streams_the_answer() {
     let answer_reads = reads.iter().filter(|t| !t.trim().is_empty()).count().saturating_sub(1);
     assert!(answer_reads >= 3, "the answer arrived in {answer_reads} reads: not streamed: {reads:?}");
 }
+
+/// Reads a child's pipe into a shared buffer as it comes.
+fn collect(pipe: impl Read + Send + 'static) -> std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
+    let buf = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = buf.clone();
+    std::thread::spawn(move || {
+        let mut pipe = pipe;
+        let mut chunk = [0u8; 256];
+        while let Ok(n) = pipe.read(&mut chunk) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().expect("buffer").extend_from_slice(&chunk[..n]);
+        }
+    });
+    buf
+}
+
+fn text_of(buf: &std::sync::Arc<std::sync::Mutex<Vec<u8>>>) -> String {
+    String::from_utf8_lossy(&buf.lock().expect("buffer")).into_owned()
+}
+
+/// Waits until `cond` holds on the buffer (at most two minutes).
+fn wait_for(buf: &std::sync::Arc<std::sync::Mutex<Vec<u8>>>, what: &str, cond: impl Fn(&str) -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !cond(&text_of(buf)) {
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}: {}", text_of(buf));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_kill_during_a_saved_answer_keeps_the_conversation_and_the_chat_resumes_from_its_cache() {
+    use murmur_engine::store::{AnswerState, History, Role};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = murmur()
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["--greedy", "--max-tokens", "300", "chat", "--conversation", "new"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn murmur chat");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let out = collect(child.stdout.take().expect("stdout"));
+    let err = collect(child.stderr.take().expect("stderr"));
+    let prompts = |s: &str| s.matches("> ").count();
+    wait_for(&err, "the prompt", |s| prompts(s) >= 1);
+    writeln!(stdin, "What is HDL cholesterol? Answer in two sentences.").expect("write");
+    wait_for(&err, "the first answer to end", |s| prompts(s) >= 2);
+    let first = text_of(&out);
+    writeln!(stdin, "List ten common blood tests and explain each one in detail.").expect("write");
+    // Kill -9 once the second answer has streamed for a while (past a checkpoint).
+    wait_for(&out, "the second answer", |s| s.len() > first.len() + 10);
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    child.kill().expect("kill -9");
+    let _ = child.wait();
+    let printed = text_of(&out);
+    assert!(!text_of(&err).contains("HDL"), "no question in the logs");
+
+    let h = History::open(&dir.path().join("history.sqlite3")).expect("reopens after the kill");
+    assert_eq!(h.integrity_check().expect("check"), "ok");
+    let list = h.list(None).expect("list");
+    assert_eq!(list.len(), 1);
+    let c = h.get(list[0].id).expect("conversation");
+    assert_eq!(c.messages.len(), 4, "{:?}", c.messages);
+    assert_eq!((c.messages[0].role, c.messages[0].state), (Role::User, AnswerState::Complete));
+    assert_eq!(c.messages[1].state, AnswerState::Complete);
+    assert_eq!(c.messages[1].text.trim(), first.trim(), "the earlier answer is intact");
+    let partial = &c.messages[3];
+    assert_eq!(partial.state, AnswerState::Interrupted);
+    assert!(!partial.text.is_empty(), "the answer so far was checkpointed");
+    let second = &printed[first.len()..];
+    assert!(second.starts_with(&partial.text), "saved: {:?}\nprinted: {second:?}", partial.text);
+    drop(h);
+
+    // Reopened: the KV state saved after the first answer is loaded, and the chat goes on.
+    let output = {
+        let mut child = murmur()
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(["--greedy", "--max-tokens", "16", "--stats", "chat", "--conversation"])
+            .arg(list[0].id.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let mut stdin = child.stdin.take().expect("stdin");
+        writeln!(stdin, "Thanks. What is LDL?\n/quit").expect("write");
+        drop(stdin);
+        child.wait_with_output().expect("wait")
+    };
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("saved cache of"), "{stderr}");
+    assert!(!String::from_utf8_lossy(&output.stdout).trim().is_empty());
+    let h = History::open(&dir.path().join("history.sqlite3")).expect("open");
+    let c = h.get(list[0].id).expect("conversation");
+    assert_eq!(c.messages.len(), 6);
+    assert_eq!(c.messages[5].state, AnswerState::Complete);
+
+    // The history commands see it; rm removes it and its cache file.
+    let listed = murmur().arg("--data-dir").arg(dir.path()).args(["history", "list"]).output().expect("list");
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("What is HDL cholesterol?"));
+    let md = murmur().arg("--data-dir").arg(dir.path()).args(["history", "export"]).arg(list[0].id.to_string()).output().expect("export");
+    let md = String::from_utf8_lossy(&md.stdout).into_owned();
+    assert!(md.starts_with("# What is HDL cholesterol?") && md.contains("Interrupted"), "{md}");
+    assert!(dir.path().join("kv-cache").read_dir().expect("kv dir").count() > 0);
+    let rm = murmur().arg("--data-dir").arg(dir.path()).args(["history", "rm"]).arg(list[0].id.to_string()).output().expect("rm");
+    assert!(rm.status.success());
+    assert_eq!(dir.path().join("kv-cache").read_dir().expect("kv dir").count(), 0, "the cache file went with it");
+    let show = murmur().arg("--data-dir").arg(dir.path()).args(["history", "show"]).arg(list[0].id.to_string()).output().expect("show");
+    assert!(!show.status.success() && String::from_utf8_lossy(&show.stderr).contains("no conversation"));
+}

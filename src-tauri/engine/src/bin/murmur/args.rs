@@ -17,6 +17,10 @@ pub struct Cli {
     /// Where downloaded and imported models live (default: the platform's data directory).
     #[arg(long, global = true, env = "MURMUR_MODELS_DIR")]
     pub models_dir: Option<PathBuf>,
+    /// Where conversations are saved (history database and KV caches; default: the
+    /// platform's data directory).
+    #[arg(long, global = true, env = "MURMUR_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
     /// A model catalog file to use instead of the built-in one.
     #[arg(long, global = true, env = "MURMUR_CATALOG")]
     pub catalog: Option<PathBuf>,
@@ -68,6 +72,9 @@ pub enum Command {
     BenchLlm(BenchLlmArgs),
     /// Peak memory with both models loaded and used, and the machine's memory bandwidth.
     BenchMemory,
+    /// Saved conversations: list, show, export, remove.
+    #[command(subcommand)]
+    History(HistoryCommand),
     /// Models on this device: list, download, import, verify, remove.
     #[command(subcommand)]
     Models(ModelsCommand),
@@ -97,6 +104,50 @@ pub struct AskArgs {
 pub struct ChatArgs {
     #[command(flatten)]
     pub record: RecordArgs,
+    /// Save the chat: `new` starts a saved conversation, a number continues that one (its
+    /// saved cache makes the first follow-up as quick as in the session it came from).
+    /// Without it nothing is saved.
+    #[arg(long, value_parser = parse_conversation)]
+    pub conversation: Option<ConversationArg>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum ConversationArg {
+    New,
+    Id(i64),
+}
+
+fn parse_conversation(s: &str) -> Result<ConversationArg, String> {
+    match s {
+        "new" => Ok(ConversationArg::New),
+        _ => s.parse::<i64>().map(ConversationArg::Id).map_err(|_| format!("`{s}`: give a conversation number (see `murmur history list`) or `new`")),
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum HistoryCommand {
+    /// Saved conversations, most recent first.
+    List {
+        /// Only those whose title or messages contain this text.
+        #[arg(long)]
+        search: Option<String>,
+    },
+    /// A conversation's messages.
+    Show { id: i64 },
+    /// A conversation as Markdown (to stdout, or to --out FILE).
+    Export {
+        id: i64,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Delete conversations (messages, record and cache).
+    Rm {
+        #[arg(required_unless_present = "all")]
+        ids: Vec<i64>,
+        /// Delete every conversation (the models stay).
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -237,6 +288,11 @@ impl Cli {
 
     pub fn store(&self) -> ModelStore {
         ModelStore::new(self.models_dir.clone().unwrap_or_else(ModelStore::default_dir))
+    }
+
+    /// Where conversations are saved.
+    pub fn data_dir(&self) -> PathBuf {
+        self.data_dir.clone().unwrap_or_else(|| dirs::data_dir().unwrap_or_else(std::env::temp_dir).join("murmur"))
     }
 
     pub fn catalog(&self) -> Result<Catalog, String> {

@@ -6,10 +6,11 @@ use std::sync::{Arc, Mutex};
 
 use murmur_engine::llm::LlmWorker;
 use murmur_engine::prompts;
-use murmur_engine::CancelToken;
+use murmur_engine::store::{ConversationId, Conversations, ModelKey, Saving};
+use murmur_engine::{CancelToken, Sink};
 
-use crate::args::{AskArgs, ChatArgs, Cli};
-use crate::output;
+use crate::args::{AskArgs, ChatArgs, Cli, ConversationArg};
+use crate::{history, output};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -71,11 +72,65 @@ pub fn ask(cli: &Cli, args: &AskArgs) -> Result<()> {
     Ok(())
 }
 
+/// Where `murmur chat` keeps the conversation: in the model only, or also saved.
+struct Saved {
+    store: Arc<Conversations>,
+    id: ConversationId,
+    record: Option<String>,
+    model: String,
+    /// The last answer's saving (its KV state is written after it).
+    pending: Option<Saving>,
+}
+
+impl Saved {
+    fn finish(&mut self) {
+        if let Some(s) = self.pending.take() {
+            s.wait();
+        }
+    }
+}
+
 pub fn interactive(cli: &Cli, args: &ChatArgs) -> Result<()> {
     let record = read_record(args.record.record.as_deref())?;
     let worker = load_worker(cli)?;
+    let model = cli.model_path()?.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut saved = match args.conversation {
+        None => {
+            worker.set_record(record.clone())?;
+            None
+        }
+        Some(which) => {
+            let store = Arc::new(history::open(cli)?);
+            let id = match which {
+                ConversationArg::New => {
+                    worker.set_record(record.clone())?;
+                    let id = store.db.create(record.as_deref(), Some(&model))?;
+                    eprintln!("[conversation {id}: new, saved in {}]", cli.data_dir().display());
+                    id
+                }
+                ConversationArg::Id(id) => {
+                    let key = ModelKey { fingerprint: *worker.fingerprint(), n_ctx: worker.n_ctx() };
+                    let resumed = store.resume(&worker.client(), &key, id)?;
+                    if record.is_some() {
+                        store.db.set_record(id, record.as_deref())?;
+                        worker.set_record(record.clone())?;
+                    }
+                    let c = &resumed.conversation;
+                    let cache = if resumed.cache_restored {
+                        format!("saved cache of {} tokens loaded in {:.0} ms", resumed.cached_tokens, resumed.load_ms)
+                    } else if c.messages.is_empty() {
+                        "empty".to_string()
+                    } else {
+                        "no usable saved cache: the next question reads the conversation again".to_string()
+                    };
+                    eprintln!("[conversation {id}: \"{}\", {} messages; {cache}]", c.summary.title, c.messages.len());
+                    id
+                }
+            };
+            Some(Saved { store, id, record: record.clone(), model: model.clone(), pending: None })
+        }
+    };
     let has_record = record.is_some();
-    worker.set_record(record)?;
     let current = install_ctrl_c();
     eprintln!(
         "Murmur chat{}. Ask about your health records; /new starts over, /quit leaves. Ctrl-C stops an answer.",
@@ -83,20 +138,27 @@ pub fn interactive(cli: &Cli, args: &ChatArgs) -> Result<()> {
     );
     let stdin = std::io::stdin();
     let mut line = String::new();
-    loop {
+    let result = loop {
         eprint!("> ");
         std::io::stderr().flush()?;
         line.clear();
         if stdin.lock().read_line(&mut line)? == 0 {
-            return Ok(());
+            break Ok(());
         }
         let text = line.trim();
         match text {
             "" => continue,
-            "/quit" | "/exit" => return Ok(()),
+            "/quit" | "/exit" => break Ok(()),
             "/new" => {
                 worker.clear_history()?;
-                eprintln!("[new conversation]");
+                match saved.as_mut() {
+                    Some(s) => {
+                        s.finish();
+                        s.id = s.store.db.create(s.record.as_deref(), Some(&s.model))?;
+                        eprintln!("[new conversation {}]", s.id);
+                    }
+                    None => eprintln!("[new conversation]"),
+                }
                 continue;
             }
             "/help" => {
@@ -109,7 +171,15 @@ pub fn interactive(cli: &Cli, args: &ChatArgs) -> Result<()> {
         if let Ok(mut c) = current.lock() {
             *c = Some(cancel.clone());
         }
-        let result = output::stream_answer(worker.ask(text, cli.sampling(), cancel)?, cli.stats);
+        let events = match saved.as_mut() {
+            None => worker.ask(text, cli.sampling(), cancel)?,
+            Some(s) => {
+                let (sink, rx) = Sink::channel();
+                s.pending = Some(s.store.ask(&worker.client(), s.id, text, cli.sampling(), cancel, sink)?);
+                rx
+            }
+        };
+        let result = output::stream_answer(events, cli.stats);
         if let Ok(mut c) = current.lock() {
             *c = None;
         }
@@ -117,5 +187,9 @@ pub fn interactive(cli: &Cli, args: &ChatArgs) -> Result<()> {
             // A too-long message or a failed answer does not end the chat.
             eprintln!("murmur: {e}");
         }
+    };
+    if let Some(s) = saved.as_mut() {
+        s.finish();
     }
+    result
 }

@@ -4,6 +4,7 @@
 mod args;
 mod bench;
 mod chat;
+mod history;
 mod models;
 mod output;
 mod voice;
@@ -27,6 +28,7 @@ fn main() -> ExitCode {
         Command::BenchVoice(a) => bench::voice(&cli, a),
         Command::BenchLlm(a) => bench::llm(&cli, a),
         Command::BenchMemory => bench::memory(&cli),
+        Command::History(c) => history::run(&cli, c),
         Command::Models(c) => models::run(&cli, c),
         Command::Info => {
             output::info();
