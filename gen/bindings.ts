@@ -14,10 +14,38 @@ export const commands = {
 	chatStop: () => typedError<null, EngineError>(__TAURI_INVOKE("chat_stop")),
 	/**  Asks the last question again (its answer is replaced). */
 	chatRegenerate: (events: Channel<ChatEvent_Deserialize>) => typedError<null, EngineError>(__TAURI_INVOKE("chat_regenerate", { events })),
-	/**  Starts a new conversation (the record and the instructions stay). */
+	/**
+	 *  Starts a new conversation (the record and the instructions stay; it is saved with its
+	 *  first question).
+	 */
 	chatNew: () => typedError<null, EngineError>(__TAURI_INVOKE("chat_new")),
 	/**  The conversation as the model holds it. */
 	chatSnapshot: () => typedError<SessionSnapshot, EngineError>(__TAURI_INVOKE("chat_snapshot")),
+	/**
+	 *  Saved conversations, most recent first; with `query`, those whose title or messages
+	 *  contain it.
+	 */
+	conversationsList: (query: string | null) => typedError<ConversationSummary_Serialize[], EngineError>(__TAURI_INVOKE("conversations_list", { query })),
+	/**  The conversation open in the chat (`None`: a new one, saved with its first question). */
+	conversationCurrent: () => __TAURI_INVOKE<number | null>("conversation_current"),
+	/**
+	 *  Opens a saved conversation in the chat: the model gets its record and turns back, and its
+	 *  saved KV cache if it matches the loaded model (otherwise the next question reads it again).
+	 */
+	conversationOpen: (id: number) => typedError<ConversationView_Serialize, EngineError>(__TAURI_INVOKE("conversation_open", { id })),
+	conversationRename: (id: number, title: string) => typedError<null, EngineError>(__TAURI_INVOKE("conversation_rename", { id, title })),
+	/**
+	 *  Deletes a conversation: its messages, its record and its cache file. If it is open, the
+	 *  chat starts a new conversation without the record.
+	 */
+	conversationDelete: (id: number) => typedError<null, EngineError>(__TAURI_INVOKE("conversation_delete", { id })),
+	/**
+	 *  Writes the conversation as Markdown to `path`, which must be the file the person chose in
+	 *  the save dialog (the dialog grants that one path).
+	 */
+	conversationExport: (id: number, path: string) => typedError<null, EngineError>(__TAURI_INVOKE("conversation_export", { id, path })),
+	/**  Deletes every conversation, record, cache file and setting; the models stay. */
+	dataDeleteAll: () => typedError<null, EngineError>(__TAURI_INVOKE("data_delete_all")),
 	/**
 	 *  Starts listening on the microphone; partial transcripts, the final one and the answer
 	 *  stream on `events`. `answer`: answer the transcript (auto-send), or stop after it.
@@ -78,6 +106,20 @@ export type AboutView = {
 	cpu_features: string,
 	default_threads: number,
 };
+
+/**  How a message ended. */
+export type AnswerState = 
+/**  Written in full (questions are always complete). */
+"complete" | 
+/**
+ *  Still being written when the app stopped (a crash, a kill, a power cut): the text is
+ *  what was saved at the last checkpoint.
+ */
+"interrupted" | 
+/**  Stopped by the person. */
+"cancelled" | 
+/**  The answer failed (the message says why). */
+"failed";
 
 export type CatalogEntry = CatalogEntry_Serialize | CatalogEntry_Deserialize;
 
@@ -163,6 +205,71 @@ export type ChosenModel = {
 	path: string,
 	/**  True for the catalog's default model of the role. */
 	is_default: boolean,
+};
+
+/**  A conversation with its messages, oldest first. */
+export type Conversation = Conversation_Serialize | Conversation_Deserialize;
+
+/**  A line of the conversation list. */
+export type ConversationSummary = ConversationSummary_Serialize | ConversationSummary_Deserialize;
+
+/**  A line of the conversation list. */
+export type ConversationSummary_Deserialize = {
+	id: number,
+	/**  The person's title, or the first question's beginning; empty until the first question. */
+	title: string,
+	/**  Milliseconds since 1970 (UTC). */
+	created_at: number,
+	updated_at: number,
+	has_record: boolean,
+	/**  The language model the conversation was started with (catalog id or file name). */
+	model?: string | null,
+	messages: number,
+};
+
+/**  A line of the conversation list. */
+export type ConversationSummary_Serialize = {
+	id: number,
+	/**  The person's title, or the first question's beginning; empty until the first question. */
+	title: string,
+	/**  Milliseconds since 1970 (UTC). */
+	created_at: number,
+	updated_at: number,
+	has_record: boolean,
+	/**  The language model the conversation was started with (catalog id or file name). */
+	model: string | null,
+	messages: number,
+};
+
+/**  An opened conversation. */
+export type ConversationView = ConversationView_Serialize | ConversationView_Deserialize;
+
+/**  An opened conversation. */
+export type ConversationView_Deserialize = {
+	conversation: Conversation_Deserialize,
+	/**  Its saved KV cache was loaded: the next question reads only itself. */
+	cache_restored: boolean,
+};
+
+/**  An opened conversation. */
+export type ConversationView_Serialize = {
+	conversation: Conversation_Serialize,
+	/**  Its saved KV cache was loaded: the next question reads only itself. */
+	cache_restored: boolean,
+};
+
+/**  A conversation with its messages, oldest first. */
+export type Conversation_Deserialize = {
+	summary: ConversationSummary_Deserialize,
+	record?: string | null,
+	messages: Message_Deserialize[],
+};
+
+/**  A conversation with its messages, oldest first. */
+export type Conversation_Serialize = {
+	summary: ConversationSummary_Serialize,
+	record: string | null,
+	messages: Message_Serialize[],
 };
 
 export type DownloadProgress = DownloadProgress_Serialize | DownloadProgress_Deserialize;
@@ -293,6 +400,18 @@ export type ErrorCode =
 "settings.unreadable" | 
 /**  The settings could not be saved. */
 "settings.write" | 
+/**  The history file is not an SQLite database (it was left as it is). */
+"history.not_a_database" | 
+/**  The history was written by a newer version of Murmur (it was left as it is). */
+"history.newer_schema" | 
+/**  The history cannot be written (read-only file or folder, or disk full). */
+"history.read_only" | 
+/**  The history database is damaged (it was left as it is). */
+"history.corrupt" | 
+/**  No conversation with that id. */
+"history.not_found" | 
+/**  Any other failure reading or writing the history. */
+"history.io" | 
 /**  A request the app cannot take as it is (empty message, a record of the wrong kind…). */
 "input.invalid" | 
 /**  An answer (or a voice turn) is already running: stop it or wait. */
@@ -344,6 +463,33 @@ export type Installed = { state: "missing" } |
 export type Level = {
 	rms: number | null,
 	peak: number | null,
+};
+
+export type Message = Message_Serialize | Message_Deserialize;
+
+/**  Who wrote a message. */
+export type MessageRole = "user" | "assistant";
+
+export type Message_Deserialize = {
+	id: number,
+	role: MessageRole,
+	text: string,
+	created_at: number,
+	state: AnswerState,
+	stats?: TurnStats_Deserialize | null,
+	/**  Why a failed answer failed. */
+	error?: string | null,
+};
+
+export type Message_Serialize = {
+	id: number,
+	role: MessageRole,
+	text: string,
+	created_at: number,
+	state: AnswerState,
+	stats: TurnStats_Serialize | null,
+	/**  Why a failed answer failed. */
+	error: string | null,
 };
 
 /**  Broadcast whenever the loaded models change (or fail to load). */

@@ -6,7 +6,7 @@ use specta_typescript::Typescript;
 use tauri::Wry;
 use tauri_specta::{collect_commands, collect_events, Builder};
 
-use crate::commands::{chat, models, records, settings, voice};
+use crate::commands::{chat, conversations, models, records, settings, voice};
 
 /// Every command the UI may call (each needs a permission in `capabilities/`).
 pub fn builder() -> Builder<Wry> {
@@ -17,6 +17,13 @@ pub fn builder() -> Builder<Wry> {
             chat::chat_regenerate,
             chat::chat_new,
             chat::chat_snapshot,
+            conversations::conversations_list,
+            conversations::conversation_current,
+            conversations::conversation_open,
+            conversations::conversation_rename,
+            conversations::conversation_delete,
+            conversations::conversation_export::<Wry>,
+            conversations::data_delete_all,
             voice::voice_start::<Wry>,
             voice::voice_stop,
             voice::voice_cancel,

@@ -10,13 +10,14 @@ use murmur_engine::asr::AsrWorker;
 use murmur_engine::llm::LlmWorker;
 use murmur_engine::models::{Catalog, DownloadOptions, Downloader, HostPolicy, ModelStore};
 use murmur_engine::settings::Settings;
+use murmur_engine::store::{ConversationId, Conversations, ModelKey, DEFAULT_KV_CACHE_BYTES};
 use murmur_engine::voice::VoiceTurn;
 use murmur_engine::{CancelToken, EngineError, ErrorCode};
 
 /// The app's private directories.
 #[derive(Clone, Debug)]
 pub struct AppDirs {
-    /// App data: settings, and (with the history issue) the conversation database.
+    /// App data: settings, the conversation database and its KV-cache files.
     pub data: PathBuf,
     /// Downloaded and imported models.
     pub models: PathBuf,
@@ -66,6 +67,13 @@ pub struct AppState {
     /// attached and is read with the next question).
     pub priming: Mutex<Option<CancelToken>>,
     pub downloads: Mutex<HashMap<String, CancelToken>>,
+    /// The saved conversations (an unusable database is reported, never replaced: the chat
+    /// then works without saving).
+    pub history: Result<Arc<Conversations>, EngineError>,
+    /// The conversation open in the chat (`None`: a new one, saved with its first question).
+    pub conversation: Mutex<Option<ConversationId>>,
+    /// The record attached to the open conversation.
+    pub record: Mutex<Option<String>>,
 }
 
 impl AppState {
@@ -77,7 +85,14 @@ impl AppState {
         let catalog = test_catalog().unwrap_or_else(Catalog::embedded);
         let downloader = Downloader::new(DownloadOptions { hosts: download_hosts(&catalog), ..DownloadOptions::default() })
             .map_err(|e| EngineError::from_coded(&e));
+        let history = Conversations::open(&dirs.data, DEFAULT_KV_CACHE_BYTES).map(Arc::new).map_err(|e| {
+            tracing::warn!(code = ?murmur_engine::error::Coded::code(&e), "the conversation history cannot be used");
+            EngineError::from_coded(&e)
+        });
         Self {
+            history,
+            conversation: Mutex::new(None),
+            record: Mutex::new(None),
             store: ModelStore::new(&dirs.models),
             dirs,
             catalog,
@@ -103,6 +118,34 @@ impl AppState {
 
     pub fn asr(&self) -> Result<murmur_engine::asr::AsrClient, EngineError> {
         lock(&self.loaded).asr.as_ref().map(|w| w.client()).ok_or_else(|| EngineError::new(ErrorCode::ModelNotLoaded, "the speech model is not loaded yet"))
+    }
+
+    pub fn history(&self) -> Result<Arc<Conversations>, EngineError> {
+        self.history.clone()
+    }
+
+    /// What saved KV states must match: the loaded model file and context size.
+    pub fn llm_key(&self) -> Result<ModelKey, EngineError> {
+        lock(&self.loaded)
+            .llm
+            .as_ref()
+            .map(|w| ModelKey { fingerprint: *w.fingerprint(), n_ctx: w.n_ctx() })
+            .ok_or_else(|| EngineError::new(ErrorCode::ModelNotLoaded, "the language model is not loaded yet"))
+    }
+
+    /// The open conversation, created now if it is a new one (with the attached record and
+    /// the loaded model's id). `None` when the history cannot be used.
+    pub fn saved_conversation(&self) -> Result<Option<(Arc<Conversations>, ConversationId)>, EngineError> {
+        let Ok(history) = self.history() else { return Ok(None) };
+        let mut current = lock(&self.conversation);
+        if let Some(id) = *current {
+            return Ok(Some((history, id)));
+        }
+        let record = lock(&self.record).clone();
+        let model = lock(&self.loaded).llm_id.clone();
+        let id = history.db.create(record.as_deref(), model.as_deref()).map_err(|e| EngineError::from_coded(&e))?;
+        *current = Some(id);
+        Ok(Some((history, id)))
     }
 
     /// Marks an answer as started; `Busy` if one is still streaming.

@@ -59,7 +59,12 @@ impl crate::stream::Coalesce for VoiceTurnEvent {
     }
 }
 
-#[derive(Clone, Debug)]
+/// How a spoken question is asked: by default straight to the model; the app and the CLI
+/// pass one that also saves it in the open conversation
+/// ([`crate::store::Conversations::ask`]).
+pub type AskFn = dyn Fn(String, SamplingParams, CancelToken, Sink<ChatEvent>) -> Result<(), EngineError> + Send + Sync;
+
+#[derive(Clone)]
 pub struct VoiceTurnOptions {
     pub listen: ListenOptions,
     pub sampling: SamplingParams,
@@ -67,11 +72,25 @@ pub struct VoiceTurnOptions {
     pub prime: bool,
     /// Answer the transcript at once (auto-send); otherwise the turn ends with it.
     pub answer: bool,
+    /// Asks the transcript (`None`: [`LlmClient::send`]).
+    pub ask: Option<Arc<AskFn>>,
+}
+
+impl std::fmt::Debug for VoiceTurnOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VoiceTurnOptions")
+            .field("listen", &self.listen)
+            .field("sampling", &self.sampling)
+            .field("prime", &self.prime)
+            .field("answer", &self.answer)
+            .field("ask", &self.ask.is_some())
+            .finish()
+    }
 }
 
 impl Default for VoiceTurnOptions {
     fn default() -> Self {
-        Self { listen: ListenOptions::default(), sampling: SamplingParams::default(), prime: true, answer: true }
+        Self { listen: ListenOptions::default(), sampling: SamplingParams::default(), prime: true, answer: true, ask: None }
     }
 }
 
@@ -139,6 +158,7 @@ pub fn voice_turn(
         let _ = llm.prime(cancel.clone());
     }
     let (to_turn, answer_llm, answer_cancel, sampling, answering) = (events.clone(), llm.clone(), cancel.clone(), options.sampling.clone(), options.answer);
+    let ask = options.ask.clone();
     let listen_sink = Sink::new(move |e: VoiceEvent| {
         let send = |ev: VoiceTurnEvent| {
             if let Ok(mut sink) = to_turn.lock() {
@@ -159,7 +179,10 @@ pub fn voice_turn(
                 });
                 // If the model worker has stopped, the answer's sink is dropped and the turn
                 // ends with its error.
-                let _ = answer_llm.send(text, sampling.clone(), answer_cancel.clone(), answer);
+                let _ = match &ask {
+                    Some(ask) => ask(text, sampling.clone(), answer_cancel.clone(), answer),
+                    None => answer_llm.send(text, sampling.clone(), answer_cancel.clone(), answer).map_err(|e| EngineError::from_coded(&e)),
+                };
             }
             VoiceEvent::Error(e) => send(VoiceTurnEvent::Error(e)),
             other => send(VoiceTurnEvent::Listening(other)),

@@ -157,7 +157,7 @@ fn wait_for(buf: &std::sync::Arc<std::sync::Mutex<Vec<u8>>>, what: &str, cond: i
 
 #[test]
 fn a_kill_during_a_saved_answer_keeps_the_conversation_and_the_chat_resumes_from_its_cache() {
-    use murmur_engine::store::{AnswerState, History, Role};
+    use murmur_engine::store::{AnswerState, History, MessageRole};
     let dir = tempfile::tempdir().expect("tempdir");
     let mut child = murmur()
         .arg("--data-dir")
@@ -191,7 +191,7 @@ fn a_kill_during_a_saved_answer_keeps_the_conversation_and_the_chat_resumes_from
     assert_eq!(list.len(), 1);
     let c = h.get(list[0].id).expect("conversation");
     assert_eq!(c.messages.len(), 4, "{:?}", c.messages);
-    assert_eq!((c.messages[0].role, c.messages[0].state), (Role::User, AnswerState::Complete));
+    assert_eq!((c.messages[0].role, c.messages[0].state), (MessageRole::User, AnswerState::Complete));
     assert_eq!(c.messages[1].state, AnswerState::Complete);
     assert_eq!(c.messages[1].text.trim(), first.trim(), "the earlier answer is intact");
     let partial = &c.messages[3];

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use murmur_engine::llm::{ChatEvent, LlmWorker, SamplingParams, SessionOptions, TurnStats};
-use murmur_engine::store::{AnswerState, ConversationId, Conversations, ModelKey, Role};
+use murmur_engine::store::{AnswerState, ConversationId, Conversations, ModelKey, MessageRole};
 use murmur_engine::{CancelToken, Sink};
 
 fn worker(n_ctx: u32) -> LlmWorker {
@@ -84,8 +84,9 @@ fn a_reopened_conversation_continues_from_its_saved_cache() {
     assert_eq!(c.messages.len(), 4);
     assert!(c.messages.iter().all(|m| m.state == AnswerState::Complete));
     assert_eq!(c.messages[1].text, answers[0].0);
-    assert!(c.messages[1].tokens.as_ref().is_some_and(|t| t.len() == answers[0].1.generated_tokens));
-    assert_eq!(c.messages[0].role, Role::User);
+    let tokens = store.db.answer_tokens(id).expect("tokens");
+    assert!(tokens.get(&c.messages[1].id).is_some_and(|t| t.len() == answers[0].1.generated_tokens));
+    assert_eq!(c.messages[0].role, MessageRole::User);
     assert_eq!(c.summary.title, questions[0]);
 
     // "After a restart": a new worker, the conversation reopened with its cache.

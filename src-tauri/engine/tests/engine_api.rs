@@ -165,6 +165,7 @@ fn the_voice_turn_primes_transcribes_and_answers() {
         sampling: greedy(24),
         prime: true,
         answer: true,
+        ask: None,
     };
     let (sink, rx) = Sink::channel();
     let turn = voice_turn(llm.client(), asr.client(), Box::new(input), options, sink).expect("turn");

@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use murmur_engine::error::Coded;
-use murmur_engine::store::{export, AnswerState, Conversations, History, HistoryError, Role, SavedState, SCHEMA_VERSION};
+use murmur_engine::store::{export, AnswerState, Conversations, History, HistoryError, MessageRole, SavedState, SCHEMA_VERSION};
 use murmur_engine::ErrorCode;
 
 fn db_path(dir: &Path) -> PathBuf {
@@ -260,7 +260,7 @@ fn the_markdown_export_round_trips() {
     let expected: Vec<_> = c.messages.iter().map(|m| (m.role, m.state, m.text.clone())).collect();
     assert_eq!(back.messages, expected);
     assert_eq!(back.messages[3].1, AnswerState::Cancelled);
-    assert_eq!(back.messages[0].0, Role::User);
+    assert_eq!(back.messages[0].0, MessageRole::User);
 }
 
 // ── kill -9 in the middle of writes ──────────────────────────────────────────────────────
@@ -313,11 +313,11 @@ fn kill_during_writes_never_corrupts_the_database() {
             let c = store.db.get(summary.id).expect("get");
             assert!(c.messages.len() <= 2);
             if let Some(q) = c.messages.first() {
-                assert_eq!(q.role, Role::User);
+                assert_eq!(q.role, MessageRole::User);
                 assert!(q.text.starts_with("question "));
             }
             if let Some(a) = c.messages.get(1) {
-                assert_eq!(a.role, Role::Assistant);
+                assert_eq!(a.role, MessageRole::Assistant);
                 assert!(full.starts_with(&a.text), "a saved answer is a prefix of what was written");
                 match a.state {
                     AnswerState::Complete => assert_eq!(a.text, full),

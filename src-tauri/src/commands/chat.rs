@@ -29,6 +29,7 @@ pub fn chat_send(state: State<'_, AppState>, text: String, events: Channel<ChatE
 
 fn ask(state: &AppState, text: String, events: Channel<ChatEvent>) -> CmdResult<()> {
     let llm = state.llm()?;
+    let saved = state.saved_conversation()?;
     let (cancel, streaming) = state.begin_answer()?;
     let sampling = state.settings().sampling();
     let mut coalesced = Sink::coalescing(FRAME, move |e: ChatEvent| {
@@ -46,13 +47,23 @@ fn ask(state: &AppState, text: String, events: Channel<ChatEvent>) -> CmdResult<
         }
         coalesced.send(e);
     });
-    llm.send(text, sampling, cancel, sink).map_err(|e| EngineError::from_coded(&e))
+    match saved {
+        // Saved as it streams; the KV state is written after the answer.
+        Some((history, id)) => history.ask(&llm, id, &text, sampling, cancel, sink).map(|_saving| ()),
+        None => llm.send(text, sampling, cancel, sink).map_err(|e| EngineError::from_coded(&e)),
+    }
 }
 
 /// Stops the answer in progress, at once (also while the question is being read).
 #[tauri::command]
 #[specta::specta]
 pub fn chat_stop(state: State<'_, AppState>) -> CmdResult<()> {
+    stop_all(&state);
+    Ok(())
+}
+
+/// Stops the answer, the voice turn and the reading of a record, if any.
+pub fn stop_all(state: &AppState) {
     if let Some((cancel, _)) = lock(&state.answer).as_ref() {
         cancel.cancel();
     }
@@ -62,7 +73,6 @@ pub fn chat_stop(state: State<'_, AppState>) -> CmdResult<()> {
     if let Some(priming) = lock(&state.priming).as_ref() {
         priming.cancel();
     }
-    Ok(())
 }
 
 /// Asks the last question again (its answer is replaced).
@@ -71,14 +81,19 @@ pub fn chat_stop(state: State<'_, AppState>) -> CmdResult<()> {
 pub fn chat_regenerate(state: State<'_, AppState>, events: Channel<ChatEvent>) -> CmdResult<()> {
     let llm = state.llm()?;
     let last = llm.retract_last().map_err(|e| EngineError::from_coded(&e))?.ok_or_else(|| invalid("there is no answer to write again"))?;
+    if let (Ok(history), Some(id)) = (state.history(), *lock(&state.conversation)) {
+        history.db.retract_last(id).map_err(|e| EngineError::from_coded(&e))?;
+    }
     ask(&state, last.user, events)
 }
 
-/// Starts a new conversation (the record and the instructions stay).
+/// Starts a new conversation (the record and the instructions stay; it is saved with its
+/// first question).
 #[tauri::command]
 #[specta::specta]
 pub fn chat_new(state: State<'_, AppState>) -> CmdResult<()> {
-    chat_stop(state.clone())?;
+    stop_all(&state);
+    *lock(&state.conversation) = None;
     state.llm()?.clear_history().map_err(|e| EngineError::from_coded(&e))
 }
 

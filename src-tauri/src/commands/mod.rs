@@ -3,6 +3,7 @@
 //! `{code, message}`; no product logic lives here.
 
 pub mod chat;
+pub mod conversations;
 pub mod list;
 pub mod models;
 pub mod records;

@@ -27,7 +27,7 @@ pub async fn record_attach(state: State<'_, AppState>, text: String) -> CmdResul
         return Err(invalid("this file is not text: open a text file or paste the record"));
     }
     let llm = state.llm()?;
-    llm.set_record(Some(text)).map_err(|e| EngineError::from_coded(&e))?;
+    llm.set_record(Some(text.clone())).map_err(|e| EngineError::from_coded(&e))?;
     // Stop (chat_stop) cancels the reading; the record stays attached and is read with the
     // next question instead.
     let cancel = CancelToken::new();
@@ -41,13 +41,23 @@ pub async fn record_attach(state: State<'_, AppState>, text: String) -> CmdResul
         let _ = llm.set_record(None);
         return Err(e);
     }
+    remember(&state, Some(text))
+}
+
+/// Keeps the record with the open conversation (saved with it).
+fn remember(state: &AppState, record: Option<String>) -> CmdResult<()> {
+    if let (Ok(history), Some(id)) = (state.history(), *lock(&state.conversation)) {
+        history.db.set_record(id, record.as_deref()).map_err(|e| EngineError::from_coded(&e))?;
+    }
+    *lock(&state.record) = record;
     Ok(())
 }
 
 #[tauri::command]
 #[specta::specta]
 pub fn record_detach(state: State<'_, AppState>) -> CmdResult<()> {
-    state.llm()?.set_record(None).map_err(|e| EngineError::from_coded(&e))
+    state.llm()?.set_record(None).map_err(|e| EngineError::from_coded(&e))?;
+    remember(&state, None)
 }
 
 /// The words of a task on the attached record ("Explain results", …), to send as a message.

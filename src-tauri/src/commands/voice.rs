@@ -1,13 +1,14 @@
 //! The microphone: a voice turn (listen → transcript → answer), stopped or cancelled.
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use murmur_engine::asr::ListenOptions;
 use murmur_engine::audio::capture::Capture;
-use murmur_engine::voice::{voice_turn, VoiceTurnEvent, VoiceTurnOptions};
+use murmur_engine::voice::{voice_turn, AskFn, VoiceTurnEvent, VoiceTurnOptions};
 use murmur_engine::{EngineError, Sink};
 use tauri::ipc::Channel;
-use tauri::State;
+use tauri::{Manager, State};
 
 use super::{CmdResult, FRAME};
 use crate::platform;
@@ -27,7 +28,17 @@ pub async fn voice_start<R: tauri::Runtime>(app: tauri::AppHandle<R>, state: Sta
     let (_, streaming) = state.begin_answer()?;
     let input = Capture::start(None).map_err(|e| EngineError::from_coded(&e))?;
     let settings = state.settings();
-    let options = VoiceTurnOptions { listen: ListenOptions::default(), sampling: settings.sampling(), prime: answer, answer };
+    // The spoken question is saved in the open conversation (created when it is asked).
+    let ask_app = app.clone();
+    let ask_llm = llm.clone();
+    let ask: Arc<AskFn> = Arc::new(move |text, sampling, cancel, sink| {
+        let state = ask_app.state::<AppState>();
+        match state.saved_conversation()? {
+            Some((history, id)) => history.ask(&ask_llm, id, &text, sampling, cancel, sink).map(|_saving| ()),
+            None => ask_llm.send(text, sampling, cancel, sink).map_err(|e| EngineError::from_coded(&e)),
+        }
+    });
+    let options = VoiceTurnOptions { listen: ListenOptions::default(), sampling: settings.sampling(), prime: answer, answer, ask: Some(ask) };
     let sink = Sink::coalescing(FRAME, move |e: VoiceTurnEvent| {
         let end = murmur_engine::stream::StreamEvent::is_terminal(&e);
         if end {

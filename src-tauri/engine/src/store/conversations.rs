@@ -61,7 +61,8 @@ impl Conversations {
         let conversation = self.db.get(id).map_err(|e| EngineError::from_coded(&e))?;
         let llm_err = |e: crate::llm::LlmError| EngineError::from_coded(&e);
         llm.set_record(conversation.record.clone()).map_err(llm_err)?;
-        llm.restore_exact(conversation.turns()).map_err(llm_err)?;
+        let tokens = self.db.answer_tokens(id).map_err(|e| EngineError::from_coded(&e))?;
+        llm.restore_exact(conversation.turns(&tokens)).map_err(llm_err)?;
         let start = Instant::now();
         let (cache_restored, cached_tokens) = match self.kv.load(id, &model.fingerprint, model.n_ctx) {
             Some(state) => {

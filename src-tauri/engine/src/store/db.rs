@@ -23,7 +23,7 @@ pub type MessageId = i64;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
-pub enum Role {
+pub enum MessageRole {
     User,
     Assistant,
 }
@@ -92,17 +92,18 @@ pub struct ConversationSummary {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Message {
     pub id: MessageId,
-    pub role: Role,
+    pub role: MessageRole,
     pub text: String,
     pub created_at: i64,
     pub state: AnswerState,
     pub stats: Option<TurnStats>,
     /// Why a failed answer failed.
     pub error: Option<String>,
-    /// An answer's token ids as generated (for resuming exactly); not sent to the UI.
-    #[serde(skip)]
-    pub tokens: Option<Vec<i32>>,
 }
+
+/// Answers' token ids as generated, by message (kept apart from [`Message`]: the UI never
+/// needs them).
+pub type AnswerTokens = std::collections::HashMap<MessageId, Vec<i32>>;
 
 /// A conversation with its messages, oldest first.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -115,15 +116,16 @@ pub struct Conversation {
 
 impl Conversation {
     /// The turns the model should hold to continue this conversation: each question with its
-    /// answer as far as it got. A question without any answer text (failed, or stopped before
-    /// the answer began) is left out, as the live session leaves it out.
-    pub fn turns(&self) -> Vec<ExactTurn> {
+    /// answer as far as it got, with the answer's ids from `tokens` where saved. A question
+    /// without any answer text (failed, or stopped before the answer began) is left out, as
+    /// the live session leaves it out.
+    pub fn turns(&self, tokens: &AnswerTokens) -> Vec<ExactTurn> {
         let mut turns = Vec::new();
         let mut question: Option<&Message> = None;
         for m in &self.messages {
             match m.role {
-                Role::User => question = Some(m),
-                Role::Assistant => {
+                MessageRole::User => question = Some(m),
+                MessageRole::Assistant => {
                     let Some(q) = question.take() else { continue };
                     let keep = match m.state {
                         AnswerState::Complete => true,
@@ -135,7 +137,7 @@ impl Conversation {
                             turn: Turn { user: q.text.clone(), assistant: m.text.clone() },
                             // Ids only for an answer saved whole: an interrupted one's text
                             // may be ahead of or behind its last saved ids.
-                            answer_tokens: if m.state == AnswerState::Interrupted { None } else { m.tokens.clone() },
+                            answer_tokens: if m.state == AnswerState::Interrupted { None } else { tokens.get(&m.id).cloned() },
                         });
                     }
                 }
@@ -265,30 +267,37 @@ impl History {
             .map_err(err)?
             .ok_or(HistoryError::NotFound(id))?;
         let mut stmt = conn
-            .prepare_cached("SELECT id, role, text, created_at, state, stats, error, tokens FROM messages WHERE conversation_id = ?1 ORDER BY id")
+            .prepare_cached("SELECT id, role, text, created_at, state, stats, error FROM messages WHERE conversation_id = ?1 ORDER BY id")
             .map_err(err)?;
         let messages = stmt
             .query_map([id], |r| {
                 let role: String = r.get(1)?;
                 let state: String = r.get(4)?;
                 let stats: Option<String> = r.get(5)?;
-                let tokens: Option<Vec<u8>> = r.get(7)?;
                 Ok(Message {
                     id: r.get(0)?,
-                    role: if role == "user" { Role::User } else { Role::Assistant },
+                    role: if role == "user" { MessageRole::User } else { MessageRole::Assistant },
                     text: r.get(2)?,
                     created_at: r.get(3)?,
                     state: AnswerState::parse(&state),
                     // Figures only: a row from another version that does not parse has none.
                     stats: stats.and_then(|s| serde_json::from_str(&s).ok()),
                     error: r.get(6)?,
-                    tokens: tokens.map(|b| decode_tokens(&b)),
                 })
             })
             .map_err(err)?
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(err)?;
         Ok(Conversation { summary, record, messages })
+    }
+
+    /// The saved token ids of conversation `id`'s answers.
+    pub fn answer_tokens(&self, id: ConversationId) -> Result<AnswerTokens, HistoryError> {
+        let conn = self.conn();
+        let err = |e| map_err(&self.path, e);
+        let mut stmt = conn.prepare_cached("SELECT id, tokens FROM messages WHERE conversation_id = ?1 AND tokens IS NOT NULL").map_err(err)?;
+        let rows = stmt.query_map([id], |r| Ok((r.get::<_, i64>(0)?, decode_tokens(&r.get::<_, Vec<u8>>(1)?)))).map_err(err)?;
+        rows.collect::<rusqlite::Result<AnswerTokens>>().map_err(err)
     }
 
     pub fn exists(&self, id: ConversationId) -> Result<bool, HistoryError> {

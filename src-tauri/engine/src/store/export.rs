@@ -8,7 +8,7 @@
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use super::{AnswerState, Conversation, Role};
+use super::{AnswerState, Conversation, MessageRole};
 
 const MARK: &str = "<!-- murmur:";
 
@@ -17,7 +17,7 @@ const MARK: &str = "<!-- murmur:";
 pub struct Exported {
     pub title: String,
     pub record: Option<String>,
-    pub messages: Vec<(Role, AnswerState, String)>,
+    pub messages: Vec<(MessageRole, AnswerState, String)>,
 }
 
 fn date(ms: i64) -> String {
@@ -65,16 +65,16 @@ pub fn markdown(c: &Conversation) -> String {
     }
     for m in &c.messages {
         let (role, heading) = match m.role {
-            Role::User => ("user", "You"),
-            Role::Assistant => ("assistant", "Murmur"),
+            MessageRole::User => ("user", "You"),
+            MessageRole::Assistant => ("assistant", "Murmur"),
         };
         out.push_str(&format!("{MARK}{role} {} -->\n### {heading}\n\n", state_name(m.state)));
         out.push_str(&escape(m.text.trim_end()));
         out.push('\n');
         let note = match (m.role, m.state) {
-            (Role::Assistant, AnswerState::Cancelled) => Some("(Stopped before the end.)".to_string()),
-            (Role::Assistant, AnswerState::Interrupted) => Some("(Interrupted: the app stopped while writing this answer.)".to_string()),
-            (Role::Assistant, AnswerState::Failed) => Some(format!("(Failed: {})", m.error.as_deref().unwrap_or("no answer"))),
+            (MessageRole::Assistant, AnswerState::Cancelled) => Some("(Stopped before the end.)".to_string()),
+            (MessageRole::Assistant, AnswerState::Interrupted) => Some("(Interrupted: the app stopped while writing this answer.)".to_string()),
+            (MessageRole::Assistant, AnswerState::Failed) => Some(format!("(Failed: {})", m.error.as_deref().unwrap_or("no answer"))),
             _ => None,
         };
         if let Some(note) = note {
@@ -95,11 +95,11 @@ pub fn parse(md: &str) -> Option<Exported> {
         Preamble,
         Note,
         Record,
-        Message(Role, AnswerState),
+        Message(MessageRole, AnswerState),
     }
     let mut part = Part::Preamble;
     let mut body: Vec<&str> = Vec::new();
-    let flush = |part: &Part, body: &mut Vec<&str>, record: &mut Option<String>, messages: &mut Vec<(Role, AnswerState, String)>| {
+    let flush = |part: &Part, body: &mut Vec<&str>, record: &mut Option<String>, messages: &mut Vec<(MessageRole, AnswerState, String)>| {
         // Body: after the heading line and one blank line; trailing blank lines dropped.
         let start = 2.min(body.len());
         let mut text: Vec<&str> = body[start..].iter().map(|l| unescape(l)).collect();
@@ -122,7 +122,7 @@ pub fn parse(md: &str) -> Option<Exported> {
                 (Some("record"), _) => Part::Record,
                 (Some("note"), _) => Part::Note,
                 (Some(role @ ("user" | "assistant")), Some(state)) => {
-                    let role = if role == "user" { Role::User } else { Role::Assistant };
+                    let role = if role == "user" { MessageRole::User } else { MessageRole::Assistant };
                     let state = match state {
                         "complete" => AnswerState::Complete,
                         "cancelled" => AnswerState::Cancelled,

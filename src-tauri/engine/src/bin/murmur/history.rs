@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use murmur_engine::store::{export, AnswerState, Conversations, Role, DEFAULT_KV_CACHE_BYTES};
+use murmur_engine::store::{export, AnswerState, Conversations, MessageRole, DEFAULT_KV_CACHE_BYTES};
 
 use crate::args::{Cli, HistoryCommand};
 
@@ -44,8 +44,8 @@ pub fn run(cli: &Cli, command: &HistoryCommand) -> Result<()> {
             }
             for m in &c.messages {
                 let who = match m.role {
-                    Role::User => "You",
-                    Role::Assistant => "Murmur",
+                    MessageRole::User => "You",
+                    MessageRole::Assistant => "Murmur",
                 };
                 let state = match m.state {
                     AnswerState::Complete => "",
