@@ -2,7 +2,8 @@
 // the real test models: first run → download from a server on 127.0.0.1 with the progress bar
 // moving → chat; an answer that grows in the DOM; Stop then a follow-up; a record → Explain;
 // a spoken question through a PulseAudio virtual microphone; phone size and dark mode
-// screenshots; hostile markdown from the model rendered inert. Run by tests/e2e/run.sh.
+// screenshots; hostile markdown from the model rendered inert; the saved conversations (listed,
+// searched, reopened, renamed, deleted). Run by tests/e2e/run.sh.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -127,6 +128,30 @@ async function ask(text) {
   await s.click(await s.wait("button.send"));
 }
 
+/** The first conversation's first question (its title is its beginning). */
+const FIRST_QUESTION = "In three sentences, what does an LDL cholesterol test measure?";
+
+/** Opens the conversations panel from the chat and waits for its list (or its message). */
+async function openConversations() {
+  await s.click(await s.wait(".chat .bar button.open-conversations"));
+  await s.wait(".conversations .conv-list li, .conversations .conv-empty, .conversations [role=alert]:not(:empty)");
+}
+
+/** The row of the first conversation: its title is the start of FIRST_QUESTION. Its data-id, or null. */
+const firstRow = () => s.exec(`
+  const q = arguments[0];
+  const li = [...document.querySelectorAll('.conv-list li')].find((l) => {
+    const t = l.querySelector('.conv-title')?.textContent ?? '';
+    return t.length > 10 && q.startsWith(t.replace(/…$/, ''));
+  });
+  return li ? li.dataset.id : null;`, FIRST_QUESTION);
+
+/** Types `text` into the panel's search field (emptied first). */
+async function search(text) {
+  await s.exec("const i = document.querySelector('.conversations input[type=search]'); i.value = ''; i.dispatchEvent(new Event('input', { bubbles: true }));");
+  if (text) await s.type(await s.wait(".conversations input[type=search]"), text);
+}
+
 test("Murmur in its real window", async (t) => {
   if (!OFFLINE) {
     await step(t, "first run downloads the models with a moving progress bar, then chat unlocks", async () => {
@@ -155,7 +180,7 @@ test("Murmur in its real window", async (t) => {
   }
 
   await step(t, "an answer grows in the DOM over several polls before it is done", async () => {
-    await ask("In three sentences, what does an LDL cholesterol test measure?");
+    await ask(FIRST_QUESTION);
     const lengths = [];
     while (!(await s.exec("return !!document.querySelector('.msg.assistant:not([aria-busy])');"))) {
       lengths.push((await lastAnswer()).length);
@@ -294,5 +319,85 @@ test("Murmur in its real window", async (t) => {
     await s.setWindowRect(1100, 800);
     await sleep(300);
     await shot("desktop");
+  });
+
+  await step(t, "the conversations: listed by their first question, and searched", async () => {
+    await openConversations();
+    // The first conversation (asked, stopped, followed up, a record, a spoken question) is listed,
+    // titled by its first question; nothing of the hostile one's markup is live in the list.
+    const id = await firstRow();
+    const titles = await s.exec("return [...document.querySelectorAll('.conv-list .conv-title')].map((t) => t.textContent);");
+    assert.ok(id, `the first conversation should be listed by its first question: ${JSON.stringify(titles)}`);
+    assert.ok(titles.length >= 2, `both conversations should be listed: ${JSON.stringify(titles)}`);
+    assert.equal(await s.exec("return document.querySelectorAll('.conversations script, .conversations img').length;"), 0);
+    assert.equal(await s.exec("return window.pwned ?? null;"), null);
+    await shot("conversations");
+    // A word of it finds it…
+    await search("cholesterol");
+    await s.until("return document.querySelector('.conv-list')?.getAttribute('aria-label') === 'Conversations with “cholesterol”';", 10_000);
+    assert.equal(await firstRow(), id, "searching for a word of the first question lists it");
+    // …and a word of nothing finds nothing.
+    await search("zzzz");
+    await s.until("return !document.querySelector('.conv-list li') && /zzzz/.test(document.querySelector('.conv-empty')?.textContent ?? '');", 10_000);
+    await search("");
+    await s.until("return document.querySelectorAll('.conv-list li').length >= 2;", 10_000);
+    // The panel on a phone: nothing wider than the screen.
+    await s.setWindowRect(390, 844);
+    await sleep(300);
+    await shot("conversations-phone");
+    const fits = await s.exec("return document.documentElement.scrollWidth <= window.innerWidth + 1;");
+    assert.ok(fits, "the conversations panel fits the phone's width");
+  });
+
+  await step(t, "a new conversation, then the first one reopened with its messages", async () => {
+    await s.click(await s.wait(".conversations .conv-new"));
+    await s.until("return !!document.querySelector('.chat') && !document.querySelector('.msg');", 10_000);
+    await openConversations();
+    const id = await firstRow();
+    assert.ok(id, "the first conversation is still listed");
+    await s.click(await s.wait(`.conv-list li[data-id="${id}"] .conv-open`));
+    await s.until("return !!document.querySelector('.chat .msg.user');", 60_000);
+    const shown = await s.exec(`return {
+      users: [...document.querySelectorAll('.msg.user')].map((m) => m.textContent),
+      answers: [...document.querySelectorAll('.msg.assistant')].map((m) => m.querySelector('.answer-body')?.textContent ?? ''),
+      stopped: document.querySelectorAll('.msg.assistant .stopped').length,
+    };`);
+    assert.equal(shown.users[0], FIRST_QUESTION);
+    assert.ok(shown.users.includes("Thank you. Which one checks iron stores?"), `the follow-up is shown: ${JSON.stringify(shown.users)}`);
+    assert.ok(shown.answers.length >= 4, `its answers are shown: ${shown.answers.length}`);
+    assert.ok(shown.answers[0].length > 20, "the first answer is shown");
+    assert.ok(shown.stopped >= 1, "the stopped answer says so");
+    await shot("conversation-reopened");
+    // It is the open one in the list now.
+    await openConversations();
+    assert.equal(await s.exec(`return document.querySelector('.conv-list li[data-id="${id}"] .conv-open')?.getAttribute('aria-current');`), "true");
+  });
+
+  await step(t, "the first conversation renamed, then deleted after the confirmation", async () => {
+    const id = await firstRow();
+    assert.ok(id, "the first conversation is listed");
+    const row = `.conv-list li[data-id="${id}"]`;
+    await s.click(await s.wait(`${row} .conv-more`));
+    await s.click(await s.wait(`${row} .conv-actions button[aria-label^="Rename"]`));
+    const field = await s.wait(`${row} form.conv-rename input`);
+    await s.exec(`document.querySelector('${row} form.conv-rename input').value = '';`);
+    await s.type(field, "My cholesterol questions");
+    await s.click(await s.wait(`${row} .conv-save`));
+    await s.until(`return document.querySelector('${row} .conv-title')?.textContent === 'My cholesterol questions';`, 10_000);
+
+    await s.click(await s.wait(`${row} .conv-more`));
+    await s.click(await s.wait(`${row} .conv-actions button[aria-label^="Delete"]`));
+    const confirm = await s.exec("return document.querySelector('[role=alertdialog]')?.textContent ?? '';");
+    assert.match(confirm, /Delete this conversation, its record and its saved cache\? This cannot be undone\./);
+    await s.click(await s.wait("[role=alertdialog] button.danger"));
+    await s.until(`return !document.querySelector('${row}') && !document.querySelector('[role=alertdialog]');`, 10_000);
+    const titles = await s.exec("return [...document.querySelectorAll('.conv-list .conv-title')].map((t) => t.textContent);");
+    assert.ok(!titles.includes("My cholesterol questions"), `deleted: ${JSON.stringify(titles)}`);
+    // It was open: the chat is empty, without its record, and the model holds nothing of it.
+    await s.click(await s.wait(".conversations header button"));
+    await s.wait(".chat textarea");
+    assert.equal(await s.exec("return document.querySelectorAll('.msg, .record-card').length;"), 0);
+    assert.equal(await s.exec("return window.__TAURI_INTERNALS__.invoke('conversation_current');"), null);
+    assert.equal(await s.exec("return window.__TAURI_INTERNALS__.invoke('chat_snapshot').then((v) => v.turns.length + (v.has_record ? 1 : 0));"), 0);
   });
 });

@@ -72,6 +72,13 @@ export class AnswerView {
     }
   }
 
+  /** A saved answer, shown whole: rendered (and sanitised) as a streamed one is, not announced. */
+  restore(text: string): void {
+    this.text = text;
+    this.spoken = text.length;
+    this.render();
+  }
+
   private request(): void {
     if (this.scheduled) return;
     this.scheduled = true;

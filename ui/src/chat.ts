@@ -1,8 +1,8 @@
 // The conversation: messages, the input with mic and send/stop, a pinned record card, the
-// medical notice, and answers that grow token by token.
-import type { ChatEvent, Task, VoiceTurnEvent } from "../../gen/bindings";
+// medical notice, and answers that grow token by token; a saved conversation shown again.
+import type { ChatEvent, ConversationView, Message, Task, TurnStats, VoiceTurnEvent } from "../../gen/bindings";
 import { AnswerView, describeStats } from "./answer";
-import { clear, h, icon, MIC_ICON } from "./dom";
+import { clear, h, HISTORY_ICON, icon, MIC_ICON } from "./dom";
 import { type Backend, toBackendError } from "./platform";
 
 const EXAMPLES = [
@@ -16,6 +16,15 @@ const TASKS: { task: Task; label: string }[] = [
   { task: "questions", label: "Prepare questions for my visit" },
 ];
 export const NOTICE = "Murmur explains; it does not diagnose. Ask your clinician before you change anything.";
+
+/** How a saved answer ended, when it did not end well, in a few calm words. */
+export const STATE_NOTES = {
+  interrupted: "Interrupted — the app closed while this answer was being written.",
+  cancelled: "Stopped.",
+  failedWithoutReason: "This answer could not be written.",
+};
+/** The name on the card of a reopened conversation's record. */
+export const SAVED_RECORD_NAME = "Attached record";
 
 /** How a press on the mic button is meant: a long press talks while held; a tap toggles. */
 export const HOLD_MS = 350;
@@ -31,6 +40,7 @@ export class ChatScreen {
   readonly input: HTMLTextAreaElement;
   readonly sendButton: HTMLButtonElement;
   readonly micButton: HTMLButtonElement;
+  readonly conversationsButton: HTMLButtonElement;
   private readonly log: HTMLElement;
   private readonly live: HTMLElement;
   private readonly status: HTMLElement;
@@ -42,7 +52,12 @@ export class ChatScreen {
   private pressStart = 0;
   record: { name: string } | null = null;
 
-  constructor(private readonly backend: Backend, private readonly options: ChatOptions, private readonly onSettings: () => void) {
+  constructor(
+    private readonly backend: Backend,
+    private readonly options: ChatOptions,
+    private readonly onSettings: () => void,
+    onConversations: () => void = () => {},
+  ) {
     this.log = h("div", { class: "log", role: "log", "aria-label": "Conversation", tabindex: 0 });
     this.live = h("div", { class: "visually-hidden", "aria-live": "polite", "aria-atomic": "false" });
     this.status = h("p", { class: "status", role: "status", "aria-live": "polite" });
@@ -51,9 +66,12 @@ export class ChatScreen {
     this.meter = h("span", { class: "meter", "aria-hidden": "true" });
     this.micButton = h("button", { class: "mic", type: "button", "aria-label": "Ask by voice", "aria-pressed": "false", title: "Ask by voice (Ctrl+M)" }, this.meter, icon(...MIC_ICON));
     this.sendButton = h("button", { class: "send", type: "submit", "aria-label": "Send" }, "Send");
+    this.conversationsButton = h("button", { type: "button", class: "quiet open-conversations", "aria-label": "Conversations", title: "Conversations", onclick: () => onConversations() },
+      icon(...HISTORY_ICON), h("span", { class: "bar-label" }, "Conversations"));
     const form = h("form", { class: "composer", onsubmit: (e: Event) => { e.preventDefault(); void this.sendOrStop(); } }, this.input, this.micButton, this.sendButton);
     this.element = h("section", { class: "chat" },
       h("header", { class: "bar" },
+        this.conversationsButton,
         h("h1", {}, "Murmur"),
         h("button", { type: "button", class: "quiet", onclick: () => void this.newChat() }, "New chat"),
         h("button", { type: "button", class: "quiet", onclick: () => void this.attachFile() }, "Attach record"),
@@ -75,6 +93,8 @@ export class ChatScreen {
     });
     this.input.addEventListener("input", () => this.autosize());
     document.addEventListener("keydown", (e) => {
+      // Only while the chat is on screen (not under the settings or the conversations).
+      if (!this.element.isConnected) return;
       if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "m") {
         e.preventDefault();
         void this.toggleMic();
@@ -198,15 +218,73 @@ export class ChatScreen {
       bubble.append(h("p", { class: "error", role: "alert" }, end.error.message));
       return;
     }
-    if (end.kind === "stopped") bubble.append(h("p", { class: "stopped" }, "Stopped."));
-    const details = h("p", { class: "details", hidden: true }, describeStats(end.stats));
+    if (end.kind === "stopped") bubble.append(h("p", { class: "stopped" }, STATE_NOTES.cancelled));
+    this.answerActions(bubble, () => view.raw, end.stats, true);
+  }
+
+  /** Copy, Regenerate (the newest answer only: the backend redoes the last exchange) and Details. */
+  private answerActions(bubble: HTMLElement, raw: () => string, stats: TurnStats | null, regenerate: boolean): void {
+    const details = stats ? h("p", { class: "details", hidden: true }, describeStats(stats)) : null;
     bubble.append(h("div", { class: "answer-actions" },
-      h("button", { type: "button", class: "quiet", onclick: () => void navigator.clipboard?.writeText(view.raw) }, "Copy"),
-      h("button", { type: "button", class: "quiet regenerate", onclick: () => void this.regenerate(bubble) }, "Regenerate"),
-      h("button", { type: "button", class: "quiet", "aria-expanded": "false", onclick: (e: Event) => {
+      h("button", { type: "button", class: "quiet", onclick: () => void navigator.clipboard?.writeText(raw()) }, "Copy"),
+      regenerate && h("button", { type: "button", class: "quiet regenerate", onclick: () => void this.regenerate(bubble) }, "Regenerate"),
+      details && h("button", { type: "button", class: "quiet", "aria-expanded": "false", onclick: (e: Event) => {
         details.hidden = !details.hidden;
         (e.currentTarget as HTMLElement).setAttribute("aria-expanded", String(!details.hidden));
-      } }, "Details")), details);
+      } }, "Details")));
+    if (details) bubble.append(details);
+  }
+
+  /** Shows a reopened conversation (the backend has put it back into the model): its messages
+   * as they were saved, answers through the same sanitised rendering as live ones, and the
+   * card of its record if it has one. */
+  showConversation(view: ConversationView): void {
+    const { record, messages } = view.conversation;
+    clear(this.log);
+    clear(this.live);
+    this.status.textContent = "";
+    if (record) this.showRecord(SAVED_RECORD_NAME);
+    else this.hideRecord();
+    const last = messages[messages.length - 1];
+    for (const m of messages) {
+      if (m.role === "user") this.log.append(h("div", { class: "msg user" }, h("p", {}, m.text)));
+      else this.log.append(this.savedAnswer(m, m === last));
+    }
+    this.showEmpty();
+    this.stickToBottom = true;
+    this.scroll();
+  }
+
+  private savedAnswer(m: Message, newest: boolean): HTMLElement {
+    const bubble = h("div", { class: "msg assistant", "data-state": m.state });
+    if (m.text) {
+      const view = new AnswerView(this.live, this.options.schedule);
+      view.restore(m.text);
+      bubble.append(view.element);
+    }
+    if (m.state === "interrupted") bubble.append(h("p", { class: "note" }, STATE_NOTES.interrupted));
+    else if (m.state === "cancelled") bubble.append(h("p", { class: "stopped" }, STATE_NOTES.cancelled));
+    else if (m.state === "failed") bubble.append(h("p", { class: "note" }, m.error || STATE_NOTES.failedWithoutReason));
+    // The model holds a saved answer that has text and did not fail (as it was reopened): only
+    // the newest such answer can be written again.
+    if (m.text && m.state !== "failed") this.answerActions(bubble, () => m.text, m.stats ?? null, newest);
+    return bubble;
+  }
+
+  /** An empty chat without a record: the backend has already started a new conversation (the
+   * open one was deleted, or all data was). */
+  clearConversation(): void {
+    clear(this.log);
+    clear(this.live);
+    this.hideRecord();
+    this.status.textContent = "";
+    this.setInput("");
+    this.showEmpty();
+  }
+
+  /** Whether a spoken question is sent as soon as it is heard (a setting). */
+  setAutoSend(on: boolean): void {
+    this.options.autoSend = on;
   }
 
   async ask(text: string): Promise<void> {
@@ -279,6 +357,10 @@ export class ChatScreen {
       return;
     }
     this.status.textContent = "";
+    this.showRecord(name);
+  }
+
+  private showRecord(name: string): void {
     this.record = { name };
     clear(this.recordSlot);
     this.recordSlot.append(h("div", { class: "record-card", role: "region", "aria-label": "Attached record" },
@@ -287,10 +369,14 @@ export class ChatScreen {
       h("div", { class: "tasks" }, ...TASKS.map((t) => h("button", { type: "button", onclick: () => void this.runTask(t.task) }, t.label)))));
   }
 
-  private async detach(): Promise<void> {
-    await this.backend.detachRecord();
+  private hideRecord(): void {
     this.record = null;
     clear(this.recordSlot);
+  }
+
+  private async detach(): Promise<void> {
+    await this.backend.detachRecord();
+    this.hideRecord();
   }
 
   async toggleMic(): Promise<void> {

@@ -38,3 +38,7 @@ export function icon(...paths: string[]): SVGSVGElement {
 }
 
 export const MIC_ICON = ["M12 14a3 3 0 0 0 3-3V5a3 3 0 0 0-6 0v6a3 3 0 0 0 3 3z", "M19 11a7 7 0 0 1-14 0M12 18v3M8 21h8"];
+/** Past conversations (a clock turning back). */
+export const HISTORY_ICON = ["M3 12a9 9 0 1 0 2.64-6.36L3 8.3", "M3 3.5v4.8h4.8", "M12 7.5V12l3 2"];
+/** "More": three dots. */
+export const MORE_ICON = ["M5 12h.01", "M12 12h.01", "M19 12h.01"];

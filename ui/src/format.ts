@@ -64,3 +64,31 @@ export class SpeedMeter {
     return { bps: reported?.bps ?? null, eta: reported?.eta ?? null };
   }
 }
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** When something happened, briefly: the time today, "Yesterday", the weekday within a week,
+ * else the date (with the year when it is not this year). `locale` is for tests. */
+export function shortDate(ms: number, now = Date.now(), locale?: string): string {
+  const d = new Date(ms);
+  const today = new Date(now);
+  today.setHours(0, 0, 0, 0);
+  const startOfDay = new Date(ms);
+  startOfDay.setHours(0, 0, 0, 0);
+  const daysAgo = Math.round((today.getTime() - startOfDay.getTime()) / DAY_MS);
+  if (daysAgo === 0) return d.toLocaleTimeString(locale, { timeStyle: "short" });
+  if (daysAgo === 1) return "Yesterday";
+  if (daysAgo > 1 && daysAgo < 7) return d.toLocaleDateString(locale, { weekday: "long" });
+  const sameYear = d.getFullYear() === today.getFullYear();
+  return d.toLocaleDateString(locale, sameYear ? { day: "numeric", month: "short" } : { day: "numeric", month: "short", year: "numeric" });
+}
+
+/** The full date and time, for a tooltip. */
+export function fullDate(ms: number, locale?: string): string {
+  return new Date(ms).toLocaleString(locale, { dateStyle: "long", timeStyle: "short" });
+}
+
+/** "1 message", "4 messages". */
+export function count(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}

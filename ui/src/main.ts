@@ -1,6 +1,8 @@
-// The app: onboarding until a language model is on the device, then loading, then chat.
+// The app: onboarding until a language model is on the device, then loading, then chat;
+// settings and the saved conversations from the chat.
 import type { ModelState } from "../../gen/bindings";
 import { ChatScreen } from "./chat";
+import { ConversationsPanel } from "./conversations";
 import { clear, h } from "./dom";
 import { canChat, Onboarding } from "./onboarding";
 import { type Backend, tauriBackend, toBackendError } from "./platform";
@@ -43,19 +45,59 @@ export async function start(root: HTMLElement, backend: Backend): Promise<void> 
 
   let chatScreen: ChatScreen | null = null;
   const chat = () => {
-    chatScreen = new ChatScreen(backend, { autoSend, voiceAvailable }, () => void settings());
+    chatScreen = new ChatScreen(backend, { autoSend, voiceAvailable }, () => void settings(), () => void conversations());
     show(chatScreen.element);
     chatScreen.input.focus();
+  };
+
+  /** Back to the chat (as it was) from the settings, with the settings as they are now. */
+  const backToChat = async () => {
+    if (!chatScreen) return loading();
+    const screen = chatScreen;
+    try {
+      screen.setAutoSend((await backend.getSettings()).settings.auto_send ?? true);
+    } catch {
+      // The settings could not be read: the chat keeps the ones it has.
+    }
+    show(screen.element);
   };
 
   const settings = async () => {
     const screen = new SettingsScreen(backend, (reload) => {
       if (reload) void loading();
-      else if (chatScreen) show(chatScreen.element);
-      else void loading();
+      else void backToChat();
+    }, () => {
+      // Everything saved is gone and the backend started a new conversation: an empty chat.
+      chatScreen?.clearConversation();
+      void backToChat();
     });
     await screen.open();
     show(screen.element);
+  };
+
+  const conversations = async () => {
+    const screen = chatScreen;
+    if (!screen) return;
+    const panel = new ConversationsPanel(backend, {
+      opened: (view) => {
+        screen.showConversation(view);
+        show(screen.element);
+        screen.input.focus();
+      },
+      newConversation: async () => {
+        await screen.newChat();
+        show(screen.element);
+        screen.input.focus();
+      },
+      deletedOpen: () => screen.clearConversation(),
+      close: () => {
+        show(screen.element);
+        screen.conversationsButton.focus();
+      },
+    });
+    await panel.open();
+    show(panel.element);
+    panel.focus();
   };
 
   const models = await backend.listModels();

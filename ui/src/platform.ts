@@ -1,8 +1,8 @@
 // The UI's one door to Rust: the generated bindings (gen/), Tauri channels and the file
-// picker, behind an interface so that the views can be tested without Tauri.
+// picker and save dialog, behind an interface so that the views can be tested without Tauri.
 import type {
-  AboutView, ChatEvent, DownloadProgress, EngineError, ErrorCode, Imported, ModelState, ModelsView, Settings,
-  SettingsView, Task, VoiceTurnEvent,
+  AboutView, ChatEvent, ConversationSummary, ConversationView, DownloadProgress, EngineError, ErrorCode, Imported,
+  ModelState, ModelsView, Settings, SettingsView, Task, VoiceTurnEvent,
 } from "../../gen/bindings";
 
 export interface Backend {
@@ -30,6 +30,20 @@ export interface Backend {
   /** A model file the person picks, or null. */
   pickModelFile(): Promise<string | null>;
   onModelState(cb: (s: ModelState) => void): Promise<() => void>;
+  /** Saved conversations, newest first; with a query, those whose title or messages hold it. */
+  listConversations(query: string | null): Promise<ConversationSummary[]>;
+  /** The conversation open in the chat (null: a new one, saved with its first question). */
+  currentConversation(): Promise<number | null>;
+  /** Stops any answer and puts the conversation (with its record) back into the model. */
+  openConversation(id: number): Promise<ConversationView>;
+  renameConversation(id: number, title: string): Promise<void>;
+  /** Deletes its messages, record and cache; if it was open, the chat starts anew without a record. */
+  deleteConversation(id: number): Promise<void>;
+  /** Asks where to save (the save dialog), then writes the conversation there as Markdown;
+   * false if the person cancelled the dialog. */
+  exportConversation(id: number, suggestedName: string): Promise<boolean>;
+  /** Deletes every conversation, record, cache and the settings (the models stay). */
+  deleteAllData(): Promise<void>;
 }
 
 /** An engine error, thrown: `code` is stable (see ErrorCode), `message` is for people. */
@@ -60,7 +74,7 @@ function unwrap<T>(r: Res<T>): T {
 export async function tauriBackend(): Promise<Backend> {
   const { commands, events } = await import("../../gen/bindings");
   const { Channel } = await import("@tauri-apps/api/core");
-  const { open } = await import("@tauri-apps/plugin-dialog");
+  const { open, save } = await import("@tauri-apps/plugin-dialog");
   const { readTextFile } = await import("@tauri-apps/plugin-fs");
   const channel = <T>(cb: (e: T) => void) => {
     const c = new Channel<T>();
@@ -101,5 +115,18 @@ export async function tauriBackend(): Promise<Backend> {
       return typeof path === "string" ? path : null;
     },
     onModelState: async (cb) => events.modelState.listen((e) => cb(e.payload)),
+    listConversations: (query) => call(commands.conversationsList(query)),
+    currentConversation: () => commands.conversationCurrent(),
+    openConversation: (id) => call(commands.conversationOpen(id)),
+    renameConversation: (id, title) => run(commands.conversationRename(id, title)),
+    deleteConversation: (id) => run(commands.conversationDelete(id)),
+    exportConversation: async (id, suggestedName) => {
+      // The backend writes only to the path the person chose here (the dialog grants it).
+      const path = await save({ defaultPath: suggestedName, filters: [{ name: "Markdown", extensions: ["md"] }] });
+      if (typeof path !== "string") return false;
+      await run(commands.conversationExport(id, path));
+      return true;
+    },
+    deleteAllData: () => run(commands.dataDeleteAll()),
   };
 }

@@ -1,14 +1,23 @@
 // Settings: models (switch, delete, download another, the voice model), answer style,
-// advanced (context size, threads), the assistant's instructions (reset to default), about.
+// advanced (context size, threads), the assistant's instructions (reset to default), your
+// data (delete all of it), about.
 import type { ModelsView, Settings, SettingsView } from "../../gen/bindings";
+import { confirmDialog } from "./dialog";
 import { clear, h } from "./dom";
 import { bytes, percent } from "./format";
 import { type Backend, toBackendError } from "./platform";
 
+export const DELETE_ALL_TEXT = "This deletes every saved conversation, attached records, saved caches and your settings from this device. Downloaded models stay. This cannot be undone.";
+
 export class SettingsScreen {
   readonly element: HTMLElement;
 
-  constructor(private readonly backend: Backend, private readonly onClose: (reload: boolean) => void) {
+  /** `onDataDeleted`: every conversation and setting is gone (the backend reset the chat). */
+  constructor(
+    private readonly backend: Backend,
+    private readonly onClose: (reload: boolean) => void,
+    private readonly onDataDeleted: () => void = () => {},
+  ) {
     this.element = h("section", { class: "settings", "aria-labelledby": "settings-title" });
   }
 
@@ -75,6 +84,20 @@ export class SettingsScreen {
       h("button", { type: "button", class: "quiet", "aria-label": `Delete ${m.id}`, onclick: async () => {
         try { await this.backend.removeModel(m.id); await this.open(); } catch (e) { status.textContent = toBackendError(e).message; }
       } }, "Delete")));
+    const deleteAll = async (e: Event) => {
+      const button = e.currentTarget as HTMLButtonElement;
+      const yes = await confirmDialog(this.element, { title: "Delete all your data?", message: DELETE_ALL_TEXT, confirm: "Delete all my data" });
+      if (!yes) return;
+      button.disabled = true;
+      try {
+        await this.backend.deleteAllData();
+        this.onDataDeleted();
+      } catch (err) {
+        button.disabled = false;
+        dataStatus.textContent = toBackendError(err).message;
+      }
+    };
+    const dataStatus = h("p", { class: "error", role: "alert" });
     this.element.append(
       h("header", { class: "bar" }, h("h1", { id: "settings-title" }, "Settings"), h("button", { type: "button", class: "quiet", onclick: () => this.onClose(false) }, "Back")),
       h("h2", {}, "Models"), h("ul", { class: "plain" }, ...modelRows, ...importedRows),
@@ -89,6 +112,9 @@ export class SettingsScreen {
         h("label", { for: "n_ctx" }, "Conversation memory (context size)"), ctx,
         h("label", { for: "threads" }, "Threads"), threads),
       h("button", { type: "button", class: "primary", onclick: () => void save() }, "Save"), status,
+      h("h2", {}, "Your data"),
+      h("p", { class: "help" }, "Your conversations, the records you attached and your settings are kept on this device only."),
+      h("button", { type: "button", class: "danger", onclick: (e: Event) => void deleteAll(e) }, "Delete all my data"), dataStatus,
       h("h2", {}, "About"), h("p", { class: "help" }, `Murmur ${version}. Everything runs on this device; nothing you say or share leaves it.`),
       h("p", { class: "help mono" }, cpu));
   }

@@ -1,8 +1,8 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import type { TurnStats } from "../../gen/bindings";
-import { ChatScreen, NOTICE } from "../src/chat";
+import { ChatScreen, NOTICE, STATE_NOTES } from "../src/chat";
 import { BackendError } from "../src/platform";
-import { FakeBackend, modelsView } from "./fake";
+import { conversation, FakeBackend, message, modelsView, summary } from "./fake";
 
 const stats: TurnStats = {
   prompt_tokens: 40, reused_tokens: 0, prefilled_tokens: 40, generated_tokens: 3, dropped_turns: 0,
@@ -148,5 +148,103 @@ describe("the chat screen", () => {
     backend.voiceError = new BackendError("mic.permission_denied", "Murmur may not use the microphone: allow it in your system's privacy settings.");
     await screen.toggleMic();
     expect(screen.element.querySelector("[role=status]")?.textContent).toContain("allow it in your system's privacy settings");
+  });
+});
+
+describe("a saved conversation in the chat", () => {
+  const regenerates = () => Array.from(screen.element.querySelectorAll(".msg.assistant")).map((m) =>
+    Array.from(m.querySelectorAll(".answer-actions button")).some((b) => b.textContent === "Regenerate"));
+
+  it("shows its messages, answers from sanitised markdown, and how unfinished answers ended", async () => {
+    // Something from before is replaced.
+    void screen.ask("An older question");
+    await tick();
+    backend.chat?.({ event: "token", data: "Older answer." });
+    backend.chat?.({ event: "done", data: stats });
+    const hostile = 'Here: <script>window.pwned=1</script><img src=x onerror="window.pwned=2"> [x](javascript:alert(1)) **LDL** is high.';
+    screen.showConversation(conversation(summary(4, "What is LDL?", 1), [
+      message(1, "user", "What is LDL?"),
+      message(2, "assistant", hostile, { stats }),
+      message(3, "user", "And HDL?"),
+      message(4, "assistant", "HDL is the", { state: "interrupted" }),
+      message(5, "user", "Tell me everything"),
+      message(6, "assistant", "Well,", { state: "cancelled" }),
+      message(7, "user", "And triglycerides?"),
+      message(8, "assistant", "", { state: "failed", error: "inference failed: out of memory" }),
+    ]));
+    expect(screen.element.querySelector(".log")?.textContent).not.toContain("Older answer.");
+    expect(Array.from(screen.element.querySelectorAll(".msg.user")).map((m) => m.textContent))
+      .toEqual(["What is LDL?", "And HDL?", "Tell me everything", "And triglycerides?"]);
+    const answers = Array.from(screen.element.querySelectorAll<HTMLElement>(".msg.assistant"));
+    expect(answers).toHaveLength(4);
+    // Rendered as markdown, and nothing of the markup is live.
+    expect(answers[0].querySelector(".answer-body strong")?.textContent).toBe("LDL");
+    expect(answers[0].textContent).toContain("is high.");
+    expect(screen.element.querySelectorAll(".log script, .log img, .log [onerror], .log a[href], .log iframe")).toHaveLength(0);
+    expect((window as unknown as { pwned?: number }).pwned).toBeUndefined();
+    // How each ended, said small and calmly (no alert for something long past).
+    expect(answers[0].querySelector(".note, .stopped")).toBeNull();
+    expect(answers[1].querySelector(".note")?.textContent).toBe("Interrupted — the app closed while this answer was being written.");
+    expect(answers[1].textContent).toContain("HDL is the");
+    expect(answers[2].querySelector(".stopped")?.textContent).toBe("Stopped.");
+    expect(answers[3].querySelector(".note")?.textContent).toBe("inference failed: out of memory");
+    expect(screen.element.querySelectorAll(".log [role=alert]")).toHaveLength(0);
+    expect(STATE_NOTES.cancelled).toBe("Stopped.");
+    // The newest answer failed: the model does not hold it, so nothing can be regenerated.
+    expect(regenerates()).toEqual([false, false, false, false]);
+    // Details of a saved answer that has figures.
+    expect(answers[0].querySelector(".details")?.textContent).toContain("tokens/s");
+    // No record: no card.
+    expect(screen.element.querySelector(".record-card")).toBeNull();
+    expect(screen.record).toBeNull();
+  });
+
+  it("offers Regenerate on the newest complete answer only, and shows the record's card", async () => {
+    await screen.attach("labs.txt", "LDL 160 mg/dL");
+    screen.showConversation(conversation(summary(5, "Explain", 1, { has_record: true }), [
+      message(1, "user", "Explain my results"),
+      message(2, "assistant", "Your LDL is high."),
+      message(3, "user", "What now?"),
+      message(4, "assistant", "Ask your clinician.", { stats }),
+    ], "LDL 160 mg/dL (ref < 100)"));
+    expect(regenerates()).toEqual([false, true]);
+    const card = screen.element.querySelector(".record-card");
+    expect(card?.textContent).toContain("Attached record");
+    expect(card?.textContent).not.toContain("labs.txt");
+    expect(screen.record).toEqual({ name: "Attached record" });
+    // Regenerate redoes the last exchange, as for a live answer.
+    (Array.from(screen.element.querySelectorAll(".answer-actions button")).find((b) => b.textContent === "Regenerate") as HTMLButtonElement).click();
+    await tick();
+    expect(backend.calls).toContain("regenerate");
+    expect(screen.element.textContent).not.toContain("Ask your clinician.");
+    backend.chat?.({ event: "token", data: "Talk to your doctor." });
+    backend.chat?.({ event: "done", data: stats });
+    expect(regenerates()).toEqual([false, true]);
+    // A conversation without a record takes the card away.
+    screen.showConversation(conversation(summary(6, "Hi", 1), [message(1, "user", "Hi")]));
+    expect(screen.element.querySelector(".record-card")).toBeNull();
+    expect(regenerates()).toEqual([]);
+  });
+
+  it("shows the examples for a conversation with no message yet, and empties on clearConversation", async () => {
+    screen.showConversation(conversation(summary(8, "", 1, { has_record: true, messages: 0 }), [], "A record"));
+    expect(screen.element.querySelector(".log .empty")).not.toBeNull();
+    expect(screen.element.querySelector(".record-card")).not.toBeNull();
+    screen.setInput("a draft");
+    screen.clearConversation();
+    expect(screen.element.querySelector(".record-card")).toBeNull();
+    expect(screen.record).toBeNull();
+    expect(screen.input.value).toBe("");
+    expect(screen.element.querySelector(".msg")).toBeNull();
+    expect(screen.element.querySelector(".log .empty")).not.toBeNull();
+  });
+
+  it("has a named Conversations button in its bar", () => {
+    let opened = 0;
+    const s = new ChatScreen(backend, { autoSend: true, voiceAvailable: true }, () => {}, () => { opened += 1; });
+    const b = s.element.querySelector(".bar button[aria-label=Conversations]") as HTMLButtonElement;
+    expect(b).toBe(s.conversationsButton);
+    b.click();
+    expect(opened).toBe(1);
   });
 });

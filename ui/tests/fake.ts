@@ -1,6 +1,8 @@
 // A backend for view tests: records calls and lets the test drive the streams. (The real one
 // is exercised end to end in the app window.)
-import type { ChatEvent, DownloadProgress, ModelState, ModelsView, Settings, VoiceTurnEvent } from "../../gen/bindings";
+import type {
+  ChatEvent, ConversationSummary, ConversationView, DownloadProgress, Message, ModelState, ModelsView, Settings, VoiceTurnEvent,
+} from "../../gen/bindings";
 import { type Backend, BackendError } from "../src/platform";
 
 export class FakeBackend implements Backend {
@@ -13,6 +15,16 @@ export class FakeBackend implements Backend {
   importError: BackendError | null = null;
   removeError: BackendError | null = null;
   settings: Settings = { temperature: 0.7, n_ctx: 4096, threads: null, instructions: null, auto_send: true, llm_model: null, asr_model: null };
+  /** Saved conversations, newest first, and what each holds. */
+  conversations: ConversationSummary[] = [];
+  views = new Map<number, ConversationView>();
+  current: number | null = null;
+  listError: BackendError | null = null;
+  historyError: BackendError | null = null;
+  /** Where the save dialog "saves" the export; null: the person cancels it. */
+  exportPath: string | null = "/home/me/conversation.md";
+  /** When set, listConversations waits for this before it answers (to test late answers). */
+  listGate: Promise<void> | null = null;
 
   constructor(public models: ModelsView) {}
 
@@ -55,6 +67,62 @@ export class FakeBackend implements Backend {
   async pickTextFile() { return { name: "labs.txt", text: "LDL 160 mg/dL (ref < 100)" }; }
   async pickModelFile() { return "/tmp/model.gguf"; }
   async onModelState(_cb: (s: ModelState) => void) { return () => {}; }
+  async listConversations(query: string | null) {
+    this.calls.push(`list ${query}`);
+    const gate = this.listGate;
+    if (gate) await gate;
+    if (this.listError) throw this.listError;
+    const q = query?.toLowerCase();
+    return this.conversations.filter((c) => !q || c.title.toLowerCase().includes(q)
+      || (this.views.get(c.id)?.conversation.messages ?? []).some((m) => m.text.toLowerCase().includes(q)));
+  }
+  async currentConversation() { return this.current; }
+  async openConversation(id: number) {
+    this.calls.push(`open ${id}`);
+    if (this.historyError) throw this.historyError;
+    const view = this.views.get(id);
+    if (!view) throw new BackendError("history.not_found", `no conversation ${id}`);
+    this.current = id;
+    return view;
+  }
+  async renameConversation(id: number, title: string) {
+    this.calls.push(`rename ${id} ${title}`);
+    if (this.historyError) throw this.historyError;
+    this.conversations = this.conversations.map((c) => (c.id === id ? { ...c, title } : c));
+  }
+  async deleteConversation(id: number) {
+    this.calls.push(`delete ${id}`);
+    if (this.historyError) throw this.historyError;
+    this.conversations = this.conversations.filter((c) => c.id !== id);
+    if (this.current === id) this.current = null;
+  }
+  async exportConversation(id: number, suggestedName: string) {
+    this.calls.push(`export ${id} ${suggestedName}`);
+    if (this.exportPath == null) return false;
+    if (this.historyError) throw this.historyError;
+    return true;
+  }
+  async deleteAllData() {
+    this.calls.push("deleteAll");
+    if (this.historyError) throw this.historyError;
+    this.conversations = [];
+    this.current = null;
+  }
+}
+
+/** A saved conversation's line in the list. */
+export function summary(id: number, title: string, updated_at: number, more: Partial<ConversationSummary> = {}): ConversationSummary {
+  return { id, title, created_at: updated_at - 60_000, updated_at, has_record: false, model: "qwen2.5-1.5b-instruct-q4_k_m", messages: 2, ...more };
+}
+
+/** A saved message. */
+export function message(id: number, role: "user" | "assistant", text: string, more: Partial<Message> = {}): Message {
+  return { id, role, text, created_at: 1_790_000_000_000 + id, state: "complete", stats: null, error: null, ...more };
+}
+
+/** An opened conversation with these messages (and a record, if given). */
+export function conversation(s: ConversationSummary, messages: Message[], record: string | null = null): ConversationView {
+  return { conversation: { summary: s, record, messages }, cache_restored: true };
 }
 
 export function modelsView(installed: boolean): ModelsView {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bytes, duration, percent, speed, SpeedMeter, wifiTime } from "../src/format";
+import { bytes, count, duration, percent, shortDate, speed, SpeedMeter, wifiTime } from "../src/format";
 
 describe("numbers for people", () => {
   it("formats sizes, speeds, times and percentages", () => {
@@ -58,5 +58,19 @@ describe("download speed and time left", () => {
     expect(m.add(1000, 1500, TOTAL).bps).toBeCloseTo(1000);
     // A resume from fewer bytes (a retry after a damaged part) counts from scratch.
     expect(m.add(1200, 100, TOTAL, { bps: 7, eta: null })).toEqual({ bps: 7, eta: null });
+  });
+});
+
+describe("dates in the conversation list", () => {
+  it("are short: the time today, Yesterday, the weekday this week, else the date", () => {
+    const now = new Date(2026, 9, 1, 15, 0).getTime(); // Thursday 1 October 2026
+    const at = (y: number, m: number, d: number, hh = 9, mm = 5) => new Date(y, m, d, hh, mm).getTime();
+    expect(shortDate(at(2026, 9, 1, 0, 5), now, "en-GB")).toBe("00:05");
+    expect(shortDate(at(2026, 8, 30, 23, 59), now, "en-GB")).toBe("Yesterday");
+    expect(shortDate(at(2026, 8, 28), now, "en-GB")).toBe("Monday");
+    expect(shortDate(at(2026, 7, 24), now, "en-GB")).toBe("24 Aug");
+    expect(shortDate(at(2025, 11, 31), now, "en-GB")).toBe("31 Dec 2025");
+    expect(count(1, "message")).toBe("1 message");
+    expect(count(3, "message")).toBe("3 messages");
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { BackendError } from "../src/platform";
-import { SettingsScreen } from "../src/settings";
+import { DELETE_ALL_TEXT, SettingsScreen } from "../src/settings";
 import { FakeBackend, modelsView } from "./fake";
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
@@ -63,5 +63,55 @@ describe("settings", () => {
     (screen.element.querySelector('.plain li[data-id="my-llama"] button') as HTMLButtonElement).click();
     await tick();
     expect(screen.element.querySelector("[role=status]")?.textContent).toBe("permission denied");
+  });
+});
+
+describe("your data", () => {
+  const button = (root: ParentNode, text: string) =>
+    Array.from(root.querySelectorAll("button")).find((b) => b.textContent === text) as HTMLButtonElement;
+
+  it("deletes all of it only after a confirmation that says exactly what goes", async () => {
+    document.body.innerHTML = "";
+    const backend = new FakeBackend(modelsView(true));
+    let deleted = 0;
+    const screen = new SettingsScreen(backend, () => {}, () => { deleted += 1; });
+    await screen.open();
+    document.body.append(screen.element);
+    expect(screen.element.textContent).toContain("Your data");
+    button(screen.element, "Delete all my data").click();
+    await tick();
+    const dialog = () => screen.element.querySelector("[role=alertdialog]");
+    expect(dialog()?.textContent).toContain(DELETE_ALL_TEXT);
+    expect(DELETE_ALL_TEXT).toBe("This deletes every saved conversation, attached records, saved caches and your settings from this device. Downloaded models stay. This cannot be undone.");
+    expect(dialog()?.getAttribute("aria-modal")).toBe("true");
+    // Cancelled: nothing happens.
+    button(dialog()!, "Cancel").click();
+    await tick();
+    expect(dialog()).toBeNull();
+    expect(backend.calls).not.toContain("deleteAll");
+    expect(deleted).toBe(0);
+    // Confirmed: all of it is deleted and the app goes back to an empty chat.
+    button(screen.element, "Delete all my data").click();
+    await tick();
+    button(dialog()!, "Delete all my data").click();
+    await tick();
+    await tick();
+    expect(backend.calls.filter((c) => c === "deleteAll")).toHaveLength(1);
+    expect(deleted).toBe(1);
+  });
+
+  it("says why the data could not be deleted", async () => {
+    const backend = new FakeBackend(modelsView(true));
+    backend.historyError = new BackendError("history.read_only", "The history cannot be written: the file is read-only.");
+    let deleted = 0;
+    const screen = new SettingsScreen(backend, () => {}, () => { deleted += 1; });
+    await screen.open();
+    button(screen.element, "Delete all my data").click();
+    await tick();
+    button(screen.element.querySelector("[role=alertdialog]")!, "Delete all my data").click();
+    await tick();
+    await tick();
+    expect(deleted).toBe(0);
+    expect(screen.element.querySelector("[role=alert]")?.textContent).toBe("The history cannot be written: the file is read-only.");
   });
 });

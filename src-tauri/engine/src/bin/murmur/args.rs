@@ -70,6 +70,9 @@ pub enum Command {
     BenchVoice(BenchVoiceArgs),
     /// Measure the language model: prefill and decode speed, follow-up time to first token.
     BenchLlm(BenchLlmArgs),
+    /// Saved conversations: follow-up time to first token in the session, after a restart
+    /// with the saved KV cache and without it; save and load times.
+    BenchHistory(BenchHistoryArgs),
     /// Peak memory with both models loaded and used, and the machine's memory bandwidth.
     BenchMemory,
     /// Saved conversations: list, show, export, remove.
@@ -218,6 +221,19 @@ pub struct BenchLlmArgs {
     /// Only prefill and generation speed.
     #[arg(long)]
     pub skip_followup: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchHistoryArgs {
+    /// Grow the conversation (by real generation) to at least this many tokens.
+    #[arg(long, default_value_t = 2000)]
+    pub target: usize,
+    /// Longest answer while growing it.
+    #[arg(long, default_value_t = 256)]
+    pub answer_tokens: usize,
+    /// Runs per figure (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
 }
 
 #[derive(Args, Debug)]

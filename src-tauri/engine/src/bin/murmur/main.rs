@@ -3,6 +3,7 @@
 
 mod args;
 mod bench;
+mod bench_history;
 mod chat;
 mod history;
 mod models;
@@ -27,6 +28,7 @@ fn main() -> ExitCode {
         Command::Devices => voice::devices(),
         Command::BenchVoice(a) => bench::voice(&cli, a),
         Command::BenchLlm(a) => bench::llm(&cli, a),
+        Command::BenchHistory(a) => bench_history::run(&cli, a),
         Command::BenchMemory => bench::memory(&cli),
         Command::History(c) => history::run(&cli, c),
         Command::Models(c) => models::run(&cli, c),
