@@ -33,7 +33,7 @@ fn every_command_has_a_permission_and_nothing_more_is_granted() {
         assert!(granted.contains(&perm), "command {cmd} has no permission ({perm}) in capabilities/");
     }
     for p in &granted {
-        let allowed_prefix = ["allow-", "core:event:allow-listen", "core:event:allow-unlisten", "dialog:allow-open", "fs:allow-read-text-file"];
+        let allowed_prefix = ["allow-", "core:event:allow-listen", "core:event:allow-unlisten", "dialog:allow-open", "dialog:allow-save", "fs:allow-read-text-file"];
         assert!(allowed_prefix.iter().any(|a| p.starts_with(a)), "capability grants {p}, which the app does not need");
         assert!(!p.starts_with("shell:") && !p.starts_with("opener:") && !p.starts_with("http:"), "{p}");
         if let Some(cmd) = p.strip_prefix("allow-") {
