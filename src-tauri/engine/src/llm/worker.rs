@@ -88,6 +88,7 @@ pub enum Request {
     ExactHistory(Sender<Vec<ExactTurn>>),
     SaveState(Sender<Option<SavedState>>),
     LoadState(Box<SavedState>, Sender<bool>),
+    ResetCache(Sender<()>),
     RetractLast(Sender<Option<Turn>>),
     Snapshot(Sender<SessionSnapshot>),
 }
@@ -184,6 +185,14 @@ impl LlmClient {
         let (tx, rx) = channel();
         self.request(Request::SaveState(tx))?;
         Ok(rx)
+    }
+
+    /// Empties the KV cache (the conversation stays and is read again with the next
+    /// question): for benchmarks.
+    pub fn reset_cache(&self) -> Result<(), LlmError> {
+        let (tx, rx) = channel();
+        self.request(Request::ResetCache(tx))?;
+        rx.recv().map_err(|_| LlmError::Worker(WorkerError::Stopped("llm")))
     }
 
     /// Loads a saved KV state; `false` if it was not loaded (the conversation is read again).
@@ -307,6 +316,10 @@ fn serve(session: &mut ChatSession<'_>, request: Request, cancel: &CancelToken) 
         }
         Request::LoadState(state, reply) => {
             let _ = reply.send(session.load_state(&state));
+        }
+        Request::ResetCache(reply) => {
+            session.reset_cache();
+            let _ = reply.send(());
         }
         Request::RetractLast(reply) => {
             let _ = reply.send(session.retract_last());

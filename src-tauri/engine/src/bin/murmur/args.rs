@@ -225,9 +225,14 @@ pub struct BenchLlmArgs {
 
 #[derive(Args, Debug)]
 pub struct BenchHistoryArgs {
-    /// Grow the conversation (by real generation) to at least this many tokens.
+    /// Grow the conversation (by real generation) to at least this many tokens; the restart
+    /// figures are taken there.
     #[arg(long, default_value_t = 2000)]
     pub target: usize,
+    /// Lengths (tokens) on the way at which the follow-up is also timed in the session and
+    /// with the conversation read again (one run each for the latter).
+    #[arg(long, value_delimiter = ',', default_value = "250,1000")]
+    pub along: Vec<usize>,
     /// Longest answer while growing it.
     #[arg(long, default_value_t = 256)]
     pub answer_tokens: usize,

@@ -82,6 +82,9 @@ fn measure(cli: &Cli, args: &BenchHistoryArgs, dir: &std::path::Path) -> Result<
     // Grow the conversation by real generation (greedy, so runs are comparable).
     let sampling = SamplingParams { max_tokens: args.answer_tokens, ..SamplingParams::greedy() };
     let mut generated = 0;
+    let mut along: Vec<usize> = args.along.iter().copied().filter(|&t| t < args.target).collect();
+    along.sort_unstable();
+    let mut rows = Vec::new();
     for (i, q) in QUESTIONS.iter().cycle().enumerate() {
         let (sink, rx) = Sink::channel();
         let saving = store.ask(&w.client(), id, q, sampling.clone(), CancelToken::new(), sink)?;
@@ -92,6 +95,21 @@ fn measure(cli: &Cli, args: &BenchHistoryArgs, dir: &std::path::Path) -> Result<
         output::progress(&format!("turn {}: {cached} tokens in the conversation", i + 1));
         if cached >= args.target {
             break;
+        }
+        // A length on the way: the follow-up in the session (runs, the same state loaded
+        // again between them), then read again from an empty cache (one run).
+        if along.first().is_some_and(|&t| cached >= t) {
+            along.remove(0);
+            let state = w.save_state()?.ok_or("empty cache")?;
+            let mut reused = Vec::new();
+            for _ in 0..runs {
+                reused.push(follow_up(&w)?);
+                w.load_state(state.clone())?;
+            }
+            w.reset_cache()?;
+            let reread = follow_up(&w)?;
+            w.load_state(state)?;
+            rows.push((cached, reused, reread));
         }
     }
     output::clear_progress();
@@ -139,6 +157,14 @@ fn measure(cli: &Cli, args: &BenchHistoryArgs, dir: &std::path::Path) -> Result<
     let prefilled = |v: &[TurnStats]| v.first().map_or(0, |s| s.prefilled_tokens);
     let model = cli.model_path()?.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     println!("conversation: {history_tokens} tokens, {turns} turns, {generated} generated ({model}, n_ctx {}, {runs} runs, medians)", key.n_ctx);
+    if !rows.is_empty() {
+        println!("| history tokens | in the session (ms) | read again (ms) | speed-up |");
+        println!("|---:|---:|---:|---:|");
+        for (n, reused, reread) in &rows {
+            let (a, b) = (ttft(reused), reread.ttft_ms.unwrap_or(f64::NAN));
+            println!("| {n} | {a:.0} | {b:.0} | {:.1}× |", b / a);
+        }
+    }
     println!("| follow-up | TTFT (ms) | tokens read |");
     println!("|---|---:|---:|");
     println!("| in the session | {:.0} | {} |", ttft(&in_session), prefilled(&in_session));
@@ -155,6 +181,7 @@ fn measure(cli: &Cli, args: &BenchHistoryArgs, dir: &std::path::Path) -> Result<
                      "restored": restored.iter().map(|s| s.ttft_ms).collect::<Vec<_>>(),
                      "cold": cold.iter().map(|s| s.ttft_ms).collect::<Vec<_>>() },
         "prefilled": { "in_session": prefilled(&in_session), "restored": prefilled(&restored), "cold": prefilled(&cold) },
+        "along": rows.iter().map(|(n, reused, reread)| serde_json::json!({ "history_tokens": n, "in_session_ttft_ms": reused.iter().map(|s| s.ttft_ms).collect::<Vec<_>>(), "reread_ttft_ms": reread.ttft_ms })).collect::<Vec<_>>(),
         "save_copy_ms": copy_ms, "save_write_ms": write_ms, "file_bytes": file_bytes, "load_ms": load_ms, "model_load_ms": load_model_ms,
     });
     println!("{json}");
