@@ -8,6 +8,7 @@
 //! - [`audio`]: microphone capture, resampling, voice activity, level meter, WAV files.
 //! - [`models`]: the model catalog, the store, resumable verified downloads, imports.
 //! - [`prompts`]: the health-records assistant's system and task prompts.
+//! - [`records`]: lab reports read by code (values, ranges, statuses), red flags, the answer check.
 //! - [`store`]: conversation history (SQLite) and the KV-cache files that resume it.
 //! - [`voice`]: the voice turn (prime while listening → final transcript → answer).
 //! - [`ggml`]: proof that llama.cpp and whisper.cpp share one ggml.
@@ -26,6 +27,7 @@ pub mod llm;
 pub mod models;
 pub mod platform;
 pub mod prompts;
+pub mod records;
 pub mod settings;
 pub mod store;
 pub mod stream;

@@ -1,0 +1,348 @@
+//! The answer check: after an answer streams, every number it states is looked up in the
+//! record and the conversation, every status it gives a test is compared with the computed
+//! one, and phrases that sound like a dose or a diagnosis are flagged. The model's words are
+//! not trusted where code can read the record.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+
+use super::critical::unit_key;
+use super::{analytes, number, LabRow, ParsedRecord, Status};
+
+/// What the check found in one answer.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct AnswerCheck {
+    pub issues: Vec<CheckIssue>,
+    /// Each status the answer gives a result of the record.
+    pub mentions: Vec<RowMention>,
+    /// Numbers the answer states that were looked up.
+    pub numbers_checked: u32,
+}
+
+impl AnswerCheck {
+    pub fn count(&self, kind: IssueKind) -> usize {
+        self.issues.iter().filter(|i| i.kind == kind).count()
+    }
+}
+
+/// One thing to mark in an answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct CheckIssue {
+    pub kind: IssueKind,
+    /// The words marked, exactly as in the answer.
+    pub text: String,
+    /// Where they are in the answer, in UTF-16 code units (as JavaScript counts).
+    pub start: u32,
+    pub end: u32,
+    /// A short reason, for the person.
+    pub explanation: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum IssueKind {
+    /// A number (with its unit) found nowhere in the record or the conversation.
+    UnmatchedNumber,
+    /// A status for a result that the computed status contradicts.
+    Contradiction,
+    /// Sounds like advice on a medicine or a dose.
+    Dose,
+    /// Sounds like a diagnosis.
+    Diagnosis,
+}
+
+/// A status the answer gives one result.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct RowMention {
+    /// Index into the record's rows.
+    pub row: u32,
+    pub stated: Status,
+    /// The computed status (or the lab's own flag) agrees.
+    pub agrees: bool,
+}
+
+fn re(pattern: &str) -> Regex {
+    Regex::new(pattern).expect("valid regex")
+}
+
+static NUMBER: LazyLock<Regex> = LazyLock::new(|| re(r"\d(?:[\d.,]*\d)?"));
+static UNIT_AFTER: LazyLock<Regex> = LazyLock::new(|| re(r"^\s?([^\s,;:)\]]+)"));
+
+static STATUS_WORDS: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"(?ix)\b(?:
+        (?P<within>within\s+(?:the\s+|your\s+)?(?:normal\s+|reference\s+|healthy\s+|expected\s+|target\s+)?range
+          | in\s+(?:the\s+)?(?:normal|reference|healthy|expected)\s+range | inside\s+(?:the\s+)?(?:normal\s+|reference\s+)?range
+          | in\s+range | normal)
+      | (?P<above>above\s+(?:the\s+)?(?:normal\s+|reference\s+|healthy\s+)?(?:range|normal|limit)
+          | higher\s+than\s+(?:the\s+)?(?:normal|reference|healthy)(?:\s+range)? | too\s+high | elevated | raised | high(?:er)?)
+      | (?P<below>below\s+(?:the\s+)?(?:normal\s+|reference\s+|healthy\s+)?(?:range|normal|limit)
+          | lower\s+than\s+(?:the\s+)?(?:normal|reference|healthy)(?:\s+range)? | too\s+low | decreased | deficien(?:t|cy) | low(?:er)?)
+    )\b")
+});
+/// "not", "isn't" … just before a status word: the claim is not read.
+static NEGATION: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\b(?:not|n't|no|never|neither|nor)\b[\w\s]{0,12}$"));
+/// "high-density", "low-fat", "high blood pressure": not statuses.
+static NOT_A_STATUS: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)^[\s-]*(?:density|fat|sensitivity|blood\s+pressure|risk|dose|quality|-)"));
+/// Words that tie a claim to the person's own result, not to the test in general.
+static PERSONAL: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\b(?:your|my|this\s+(?:result|value|level|number)|the\s+(?:result|value)|came\s+back|is\s+at)\b"));
+static CLAUSE_BREAK: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?i);|\bbut\b|\bwhile\b|\bwhereas\b|\balthough\b|\bhowever\b|\bwhich\s+is\s+(?:a|the)\s+(?:good|bad)\b"));
+
+static DOSE: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"(?ix)
+        \b(?:take|taking|start|starting|increase|decrease|reduce|double|halve|switch\s+to|add|begin)\b[^.\n]{0,40}?
+          \b\d+(?:[.,]\d+)?\s?(?:mg|mcg|µg|ug|g|iu|units?|ml|tablets?|pills?|capsules?|drops?)\b
+      | \b\d+(?:[.,]\d+)?\s?(?:mg|mcg|µg|ug|iu|units?|tablets?|pills?|capsules?)\s+(?:a|per|each|every|once|twice|daily|at)\b
+      | \b(?:you\s+should|you\s+need\s+to|you\s+must|I\s+recommend(?:\s+that\s+you)?)\s+(?:start|stop|begin|increase|decrease|reduce|change)
+          \s+(?:taking\s+)?(?:a\s+|the\s+|your\s+)?(?:\w+\s+)?(?:medicines?|medications?|statins?|insulin|metformin|supplements?|dose|drugs?|pills?|tablets?)\b")
+});
+static DIAGNOSIS: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"(?ix)
+        \byou\s+(?:have|'ve\s+got|have\s+got|suffer\s+from|are\s+suffering\s+from|are\s+diagnosed\s+with)\s+
+          (?:a\s+|an\s+|the\s+)?(?:[\w-]+\s+){0,3}?
+          (?:\w*(?:emia|aemia|itis|osis|pathy|oma)|diabetes|prediabetes|pre-diabetes|disease|syndrome|deficiency|infection
+            |cancer|failure|disorder|hypertension|hyperlipidemia|hypothyroidism|hyperthyroidism|cholesterol|blood\s+sugar|insufficiency)\b
+      | \byou(?:\s+are|'re)\s+(?:diabetic|pre-?diabetic|anaemic|anemic|hypothyroid|hyperthyroid|iron\s+deficient|vitamin\s+\w+\s+deficient)\b
+      | \b(?:this|these\s+results?|your\s+results?|it)\s+(?:means?|shows?|confirms?|proves?)\s+(?:that\s+)?you\s+have\b")
+});
+
+/// Checks `answer` against the parsed `record`, its `record_text` and the `conversation` (the
+/// person's messages and earlier answers, whose numbers count as known).
+pub fn check_answer(answer: &str, record: &ParsedRecord, record_text: &str, conversation: &[&str]) -> AnswerCheck {
+    let mut check = AnswerCheck::default();
+    check_numbers(answer, record, record_text, conversation, &mut check);
+    check_statuses(answer, record, &mut check);
+    for (kind, pattern, why) in [
+        (IssueKind::Dose, &*DOSE, "Sounds like advice on a medicine or a dose. Only your clinician can decide that."),
+        (IssueKind::Diagnosis, &*DIAGNOSIS, "Sounds like a diagnosis. Murmur cannot diagnose; ask your clinician what this means for you."),
+    ] {
+        for m in pattern.find_iter(answer) {
+            check.issues.push(issue(answer, kind, m.start(), m.end(), why.to_string()));
+        }
+    }
+    check.issues.sort_by_key(|i| i.start);
+    check
+}
+
+fn issue(answer: &str, kind: IssueKind, start: usize, end: usize, explanation: String) -> CheckIssue {
+    let utf16 = |b: usize| u32::try_from(answer[..b].encode_utf16().count()).unwrap_or(u32::MAX);
+    CheckIssue { kind, text: answer[start..end].to_string(), start: utf16(start), end: utf16(end), explanation }
+}
+
+/// A number stated somewhere, with the unit after it (if any).
+struct Stated {
+    value: f64,
+    unit: Option<String>,
+    start: usize,
+    end: usize,
+}
+
+/// The numbers of a text that are quantities: not part of a name ("B12", "A1c", "25-OH"), not
+/// list markers. With `small_counts`, bare integers up to 10 ("two results", "1.") are skipped.
+fn numbers_in(text: &str, decimal_comma: bool, small_counts: bool) -> Vec<Stated> {
+    let mut out = Vec::new();
+    for m in NUMBER.find_iter(text) {
+        let before = text[..m.start()].chars().next_back();
+        let after = &text[m.end()..];
+        if before.is_some_and(|c| c.is_alphabetic() || c == '_' || c == '^' || c == '/') {
+            continue;
+        }
+        // "25-hydroxy", "24-hour"
+        if after.starts_with('-') && after[1..].starts_with(|c: char| c.is_alphabetic()) {
+            continue;
+        }
+        let Some(value) = number::parse(m.as_str(), decimal_comma).or_else(|| number::parse(m.as_str(), !decimal_comma)) else {
+            continue;
+        };
+        let glued = after.starts_with(|c: char| c.is_alphabetic() || c == '%' || c == 'µ' || c == 'μ');
+        let unit = UNIT_AFTER
+            .captures(after)
+            .and_then(|c| c.get(1))
+            .map(|u| u.as_str().trim_end_matches(['.', ',']))
+            .filter(|u| super::line::is_unit(u));
+        if glued && unit.is_none() {
+            continue; // "1st", "3rd", "2x"
+        }
+        let line_start = text[..m.start()].rsplit('\n').next().unwrap_or("").trim().is_empty();
+        if line_start && (after.starts_with(". ") || after.starts_with(") ")) {
+            continue; // a list marker
+        }
+        if small_counts && unit.is_none() && value.fract() == 0.0 && (0.0..=10.0).contains(&value) {
+            continue;
+        }
+        let end = m.end() + unit.map_or(0, |u| after.find(u).map_or(0, |i| i + u.len()));
+        out.push(Stated { value, unit: unit.map(str::to_string), start: m.start(), end });
+    }
+    out
+}
+
+fn same(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * a.abs().max(1.0)
+}
+
+fn check_numbers(answer: &str, record: &ParsedRecord, record_text: &str, conversation: &[&str], check: &mut AnswerCheck) {
+    // Known: every number of the record and the conversation, with the unit printed after it,
+    // and each row's value and bounds with the row's unit.
+    let mut known: Vec<(f64, Option<String>)> = Vec::new();
+    for row in &record.rows {
+        let unit = row.unit.as_deref().map(unit_key);
+        known.push((row.value.number, unit.clone()));
+        if let Some(r) = &row.range {
+            known.extend(r.low.iter().chain(r.high.iter()).map(|&b| (b, unit.clone())));
+        }
+    }
+    for text in std::iter::once(record_text).chain(conversation.iter().copied()) {
+        known.extend(numbers_in(text, record.decimal_comma, false).into_iter().map(|s| (s.value, s.unit.as_deref().map(unit_key))));
+    }
+    for stated in numbers_in(answer, false, true) {
+        check.numbers_checked += 1;
+        let unit = stated.unit.as_deref().map(unit_key);
+        let value_known = known.iter().any(|(v, _)| same(*v, stated.value));
+        let matched = match &unit {
+            None => value_known,
+            Some(u) => known.iter().any(|(v, ku)| same(*v, stated.value) && (ku.as_ref() == Some(u) || ku.is_none())),
+        };
+        if matched {
+            continue;
+        }
+        let text = &answer[stated.start..stated.end];
+        let explanation = if value_known {
+            format!("“{text}”: this number is in your record, but not with this unit.")
+        } else {
+            format!("“{text}” is not in your record or this conversation. Check it against the record.")
+        };
+        check.issues.push(issue(answer, IssueKind::UnmatchedNumber, stated.start, stated.end, explanation));
+    }
+}
+
+/// Where a test is named in a text: (row index, start, end), longest names first, no overlaps.
+fn mentions_in(text: &str, rows: &[LabRow]) -> Vec<(usize, usize, usize)> {
+    let lower = text.to_lowercase();
+    let mut found: Vec<(usize, usize, usize)> = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        let mut names: Vec<&str> = vec![row.analyte.as_str()];
+        if let Some(c) = &row.canonical {
+            names.extend(analytes::aliases(c));
+            names.extend(analytes::display_name(c));
+        }
+        for name in names {
+            let name = name.trim();
+            if name.is_empty() {
+                continue;
+            }
+            // Short names ("K", "Na", "Hb") only in their own case.
+            let (hay, needle) = if name.chars().count() <= 3 { (text, name.to_string()) } else { (lower.as_str(), name.to_lowercase()) };
+            let mut from = 0;
+            while let Some(at) = hay[from..].find(&needle) {
+                let start = from + at;
+                let end = start + needle.len();
+                let before_ok = hay[..start].chars().next_back().is_none_or(|c| !c.is_alphanumeric());
+                let after_ok = hay[end..].chars().next().is_none_or(|c| !c.is_alphanumeric());
+                if before_ok && after_ok {
+                    found.push((i, start, end));
+                }
+                from = end;
+            }
+        }
+    }
+    // Longest first; drop a name inside a longer one ("cholesterol" in "LDL cholesterol").
+    found.sort_by_key(|&(_, s, e)| (std::cmp::Reverse(e - s), s));
+    let mut kept: Vec<(usize, usize, usize)> = Vec::new();
+    for f in found {
+        if !kept.iter().any(|k| f.1 < k.2 && k.1 < f.2) {
+            kept.push(f);
+        }
+    }
+    kept.sort_by_key(|&(_, s, _)| s);
+    kept
+}
+
+/// Sentences and clauses: (start, end) byte spans of `text`.
+fn clauses(text: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let bytes = text.as_bytes();
+    let cut = |s: usize, e: usize, out: &mut Vec<(usize, usize)>| {
+        let mut from = s;
+        for m in CLAUSE_BREAK.find_iter(&text[s..e]) {
+            out.push((from, s + m.start()));
+            from = s + m.end();
+        }
+        out.push((from, e));
+    };
+    for (i, &b) in bytes.iter().enumerate() {
+        let sentence_end = b == b'\n' || (matches!(b, b'.' | b'!' | b'?') && bytes.get(i + 1).is_none_or(|n| n.is_ascii_whitespace()));
+        if sentence_end {
+            cut(start, i, &mut out);
+            start = i + 1;
+        }
+    }
+    cut(start, text.len(), &mut out);
+    out.retain(|(s, e)| e > s);
+    out
+}
+
+fn check_statuses(answer: &str, record: &ParsedRecord, check: &mut AnswerCheck) {
+    for (cs, ce) in clauses(answer) {
+        let clause = &answer[cs..ce];
+        let mentions = mentions_in(clause, &record.rows);
+        if mentions.is_empty() {
+            continue;
+        }
+        for m in STATUS_WORDS.captures_iter(clause) {
+            let Some(whole) = m.get(0) else { continue };
+            let stated = if m.name("within").is_some() {
+                Status::Within
+            } else if m.name("above").is_some() {
+                Status::Above
+            } else {
+                Status::Below
+            };
+            if NEGATION.is_match(&clause[..whole.start()]) || NOT_A_STATUS.is_match(&clause[whole.end()..]) {
+                continue;
+            }
+            // The test named nearest before the word (else the first after it).
+            let Some(&(row_index, ..)) =
+                mentions.iter().rev().find(|(_, s, _)| *s < whole.start()).or_else(|| mentions.iter().find(|(_, s, _)| *s >= whole.end()))
+            else {
+                continue;
+            };
+            let row = &record.rows[row_index];
+            if !matches!(row.status, Status::Below | Status::Within | Status::Above) {
+                continue;
+            }
+            // A claim about the person's own result: "your", the value itself, "the result"…
+            if !PERSONAL.is_match(clause) && !clause.contains(row.value.text.as_str()) {
+                continue;
+            }
+            let lab_says = row.lab_flag.as_ref().map(|f| match f.kind {
+                super::FlagKind::High | super::FlagKind::CriticalHigh => Status::Above,
+                super::FlagKind::Low | super::FlagKind::CriticalLow => Status::Below,
+                _ => row.status,
+            });
+            let agrees = stated == row.status || (row.flags_disagree && lab_says == Some(stated));
+            let row_u32 = u32::try_from(row_index).unwrap_or(u32::MAX);
+            if check.mentions.iter().any(|x| x.row == row_u32 && x.stated == stated) {
+                continue;
+            }
+            check.mentions.push(RowMention { row: row_u32, stated, agrees });
+            if !agrees {
+                let range = row.range.as_ref().map(|r| r.describe()).unwrap_or_default();
+                let explanation = format!(
+                    "Says {} is {}; your record: {} against a range of {range}, which is {}.",
+                    row.display_name(),
+                    stated.words(),
+                    row.value_with_unit(),
+                    row.status.words()
+                );
+                check.issues.push(issue(answer, IssueKind::Contradiction, cs + whole.start(), cs + whole.end(), explanation));
+            }
+        }
+    }
+}
