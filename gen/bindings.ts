@@ -78,13 +78,24 @@ export const commands = {
 	 */
 	modelsLoad: () => typedError<ModelsView_Serialize, EngineError>(__TAURI_INVOKE("models_load")),
 	/**
-	 *  Attaches `text` and reads it into the model now. A record too long for the context is
-	 *  refused with `llm.record_too_long` (and stays detached).
+	 *  Attaches `text` and reads it into the model now; returns what the parser read of it (the
+	 *  results, the red flags) and whether the model reads only part of it. A record too long
+	 *  for the context even reduced to its results is refused with `llm.record_too_long` (and
+	 *  stays detached).
 	 */
-	recordAttach: (text: string) => typedError<null, EngineError>(__TAURI_INVOKE("record_attach", { text })),
+	recordAttach: (text: string) => typedError<RecordInfo_Serialize, EngineError>(__TAURI_INVOKE("record_attach", { text })),
 	recordDetach: () => typedError<null, EngineError>(__TAURI_INVOKE("record_detach")),
 	/**  The words of a task on the attached record ("Explain results", …), to send as a message. */
 	recordTaskMessage: (task: Task, extra: string | null) => __TAURI_INVOKE<string>("record_task_message", { task, extra }),
+	/**  The attached record as read (after a conversation is reopened), if there is one. */
+	recordCurrent: () => typedError<RecordInfo_Serialize | null, EngineError>(__TAURI_INVOKE("record_current")),
+	/**
+	 *  Checks an answer after it has streamed: numbers not found in the record or in what the
+	 *  person wrote, statuses that contradict the computed ones, dose- and diagnosis-like
+	 *  phrases. Without a record only the phrases are checked (there is nothing to hold numbers
+	 *  against).
+	 */
+	answerCheck: (answer: string) => typedError<AnswerCheck, EngineError>(__TAURI_INVOKE("answer_check", { answer })),
 	settingsGet: () => typedError<SettingsView_Serialize, EngineError>(__TAURI_INVOKE("settings_get")),
 	/**
 	 *  Saves the settings. Returns whether the models must be loaded again for them to apply
@@ -105,6 +116,15 @@ export type AboutView = {
 	ggml: string,
 	cpu_features: string,
 	default_threads: number,
+};
+
+/**  What the check found in one answer. */
+export type AnswerCheck = {
+	issues: CheckIssue[],
+	/**  Each status the answer gives a result of the record. */
+	mentions: RowMention[],
+	/**  Numbers the answer states that were looked up. */
+	numbers_checked: number,
 };
 
 /**  How a message ended. */
@@ -197,6 +217,18 @@ export type ChatEvent_Serialize =
 { event: "done"; data: TurnStats_Serialize } | 
 /**  The answer failed; the stream is over and the conversation is unchanged. */
 { event: "error"; data: EngineError };
+
+/**  One thing to mark in an answer. */
+export type CheckIssue = {
+	kind: IssueKind,
+	/**  The words marked, exactly as in the answer. */
+	text: string,
+	/**  Where they are in the answer, in UTF-16 code units (as JavaScript counts). */
+	start: number,
+	end: number,
+	/**  A short reason, for the person. */
+	explanation: string,
+};
 
 /**  The model the engine would use for a role, and where it came from. */
 export type ChosenModel = {
@@ -432,6 +464,12 @@ export type FinishReason =
 /**  Cancelled by the caller. */
 "cancelled";
 
+export type FlagKind = "high" | "low" | "critical_high" | "critical_low" | 
+/**  "A", "*": abnormal, direction not given. */
+"abnormal" | 
+/**  "CRIT": critical, direction not given. */
+"critical";
+
 export type Imported = {
 	id: string,
 	role: Role,
@@ -459,6 +497,69 @@ export type Installed = { state: "missing" } |
 { state: "ready"; path: string } | 
 /**  Imported by reference: the file stays where the person keeps it. */
 { state: "referenced"; path: string };
+
+export type IssueKind = 
+/**  A number (with its unit) found nowhere in the record or the conversation. */
+"unmatched_number" | 
+/**  A status for a result that the computed status contradicts. */
+"contradiction" | 
+/**  Sounds like advice on a medicine or a dose. */
+"dose" | 
+/**  Sounds like a diagnosis. */
+"diagnosis";
+
+/**  The lab's own flag on a result. */
+export type LabFlag = {
+	text: string,
+	kind: FlagKind,
+};
+
+/**  One result line. */
+export type LabRow = LabRow_Serialize | LabRow_Deserialize;
+
+/**  One result line. */
+export type LabRow_Deserialize = {
+	/**  1-based line number in the record. */
+	line: number,
+	/**  The test's name as printed. */
+	analyte: string,
+	/**  The canonical key of a common test (see [`analytes`]), if known. */
+	canonical?: string | null,
+	value: Value_Deserialize,
+	/**  The unit as printed. */
+	unit?: string | null,
+	range?: RefRange_Deserialize | null,
+	/**  The lab's own flag, as printed. */
+	lab_flag?: LabFlag | null,
+	/**  Computed from the value and the range (not from the lab's flag). */
+	status: Status,
+	/**  In a critical band: the lab's critical flag, or a limit of [`critical`]. */
+	critical: boolean,
+	/**  The lab's flag says otherwise than the computed status: both are shown. */
+	flags_disagree: boolean,
+};
+
+/**  One result line. */
+export type LabRow_Serialize = {
+	/**  1-based line number in the record. */
+	line: number,
+	/**  The test's name as printed. */
+	analyte: string,
+	/**  The canonical key of a common test (see [`analytes`]), if known. */
+	canonical: string | null,
+	value: Value_Serialize,
+	/**  The unit as printed. */
+	unit: string | null,
+	range: RefRange_Serialize | null,
+	/**  The lab's own flag, as printed. */
+	lab_flag: LabFlag | null,
+	/**  Computed from the value and the range (not from the lab's flag). */
+	status: Status,
+	/**  In a critical band: the lab's critical flag, or a limit of [`critical`]. */
+	critical: boolean,
+	/**  The lab's flag says otherwise than the computed status: both are shown. */
+	flags_disagree: boolean,
+};
 
 export type Level = {
 	rms: number | null,
@@ -522,7 +623,106 @@ export type ModelsView_Serialize = {
 	loaded_asr: string | null,
 };
 
+/**  A lab report as read by [`parse()`]. */
+export type ParsedRecord = ParsedRecord_Serialize | ParsedRecord_Deserialize;
+
+/**  A lab report as read by [`parse()`]. */
+export type ParsedRecord_Deserialize = {
+	/**  The results, in the order printed. */
+	rows: LabRow_Deserialize[],
+	/**  Lines with numbers that are not readable results: reported, never guessed. */
+	unread: UnreadLine[],
+	/**  Whether the report writes decimals with a comma ("4,5"). */
+	decimal_comma: boolean,
+};
+
+/**  A lab report as read by [`parse()`]. */
+export type ParsedRecord_Serialize = {
+	/**  The results, in the order printed. */
+	rows: LabRow_Serialize[],
+	/**  Lines with numbers that are not readable results: reported, never guessed. */
+	unread: UnreadLine[],
+	/**  Whether the report writes decimals with a comma ("4,5"). */
+	decimal_comma: boolean,
+};
+
+export type Qualifier = "<" | "<=" | ">" | ">=";
+
+/**
+ *  What the app shows of an attached record: the parsed results, the red flags, and whether
+ *  the model reads only part of it.
+ */
+export type RecordInfo = RecordInfo_Serialize | RecordInfo_Deserialize;
+
+/**
+ *  What the app shows of an attached record: the parsed results, the red flags, and whether
+ *  the model reads only part of it.
+ */
+export type RecordInfo_Deserialize = {
+	parsed: ParsedRecord_Deserialize,
+	red_flags?: RedFlags | null,
+	/**
+	 *  Too long for the context: the model reads the results and the lines around the
+	 *  flagged ones only.
+	 */
+	reduced: boolean,
+};
+
+/**
+ *  What the app shows of an attached record: the parsed results, the red flags, and whether
+ *  the model reads only part of it.
+ */
+export type RecordInfo_Serialize = {
+	parsed: ParsedRecord_Serialize,
+	red_flags: RedFlags | null,
+	/**
+	 *  Too long for the context: the model reads the results and the lines around the
+	 *  flagged ones only.
+	 */
+	reduced: boolean,
+};
+
+/**  What the red-flag banner shows. */
+export type RedFlags = {
+	/**  The critical results, as "Potassium 6.8 mmol/L (lab flag HH)". */
+	items: string[],
+	/**  Lines of the record the items come from (1-based). */
+	lines: number[],
+	advice: string,
+	retest: string,
+};
+
+/**  A reference range as printed, with its bounds. */
+export type RefRange = RefRange_Serialize | RefRange_Deserialize;
+
+/**  A reference range as printed, with its bounds. */
+export type RefRange_Deserialize = {
+	text: string,
+	low?: number | null,
+	high?: number | null,
+	low_inclusive: boolean,
+	high_inclusive: boolean,
+};
+
+/**  A reference range as printed, with its bounds. */
+export type RefRange_Serialize = {
+	text: string,
+	low: number | null,
+	high: number | null,
+	low_inclusive: boolean,
+	high_inclusive: boolean,
+};
+
 export type Role = "llm" | "asr";
+
+/**  A status the answer gives one result. */
+export type RowMention = {
+	/**  Index into the record's rows. */
+	row: number,
+	stated: Status,
+	/**  The computed status (or the lab's own flag) agrees. */
+	agrees: boolean,
+};
 
 export type Segment = {
 	start_ms: number,
@@ -536,6 +736,11 @@ export type SessionSnapshot = {
 	/**  The system message as the model reads it (instructions, then any record). */
 	system_message: string,
 	has_record: boolean,
+	/**
+	 *  The record is too long for the context: the model reads its parsed results and the
+	 *  lines around the flagged ones only (the person is told).
+	 */
+	record_reduced: boolean,
 	turns: Turn[],
 	cached_tokens: number,
 	n_ctx: number,
@@ -594,6 +799,13 @@ export type Settings_Serialize = {
 	/**  The speech model to use; `None`: the engine's choice. */
 	asr_model: string | null,
 };
+
+/**  Where a value stands against its reference range. */
+export type Status = "below" | "within" | "above" | 
+/**  The record gives no range for it. */
+"no_range" | 
+/**  A value such as "<0.5" whose place against the range cannot be told. */
+"undetermined";
 
 /**  What the person asks the assistant to do with an attached record. */
 export type Task = 
@@ -660,6 +872,36 @@ export type TurnStats_Serialize = {
 	decode_ms: number | null,
 	decode_tok_s: number | null,
 	finish: FinishReason,
+};
+
+/**  A line the parser could not read as a result. */
+export type UnreadLine = {
+	/**  1-based. */
+	line: number,
+	text: string,
+	/**  Why, in a few words. */
+	reason: string,
+};
+
+/**  A result's value. */
+export type Value = Value_Serialize | Value_Deserialize;
+
+/**  A result's value. */
+export type Value_Deserialize = {
+	/**  As printed ("<0.5", "250,000"). */
+	text: string,
+	number: number | null,
+	/**  "<0.5": the value is below 0.5, not 0.5. */
+	qualifier?: Qualifier | null,
+};
+
+/**  A result's value. */
+export type Value_Serialize = {
+	/**  As printed ("<0.5", "250,000"). */
+	text: string,
+	number: number | null,
+	/**  "<0.5": the value is below 0.5, not 0.5. */
+	qualifier: Qualifier | null,
 };
 
 /**  What a listening session reports, in order. It always ends with `Final` or `Error`. */

@@ -36,6 +36,8 @@ pub fn builder() -> Builder<Wry> {
             records::record_attach,
             records::record_detach,
             records::record_task_message,
+            records::record_current,
+            records::answer_check,
             settings::settings_get,
             settings::settings_set,
             settings::app_about,

@@ -155,6 +155,39 @@ fn a_record_too_long_for_the_context_is_named_as_such() {
     }
 }
 
+/// A long record with results is not refused: the model reads its parsed results and the
+/// lines around the flagged ones, and says so; a record whose results alone do not fit is
+/// refused with a message that says it was already reduced.
+#[test]
+fn a_long_record_is_reduced_to_its_results_never_silently_cut() {
+    let w = worker(1024);
+    let mut record = String::from("DISCHARGE SUMMARY\n");
+    for i in 0..60 {
+        record.push_str(&format!("The patient was seen on the ward and observations were stable during round number {i}.\n"));
+    }
+    record.push_str("Sodium 139 mmol/L (133-146)\nPotassium 5.9 mmol/L H (3.5-5.1)\nCreatinine 88 umol/L (45-90)\n");
+    for i in 0..60 {
+        record.push_str(&format!("Nursing note {i}: comfortable overnight, mobilising with assistance, eating and drinking well.\n"));
+    }
+    w.set_record(Some(record)).expect("record");
+    w.prime_wait(CancelToken::new()).expect("a reduced record fits");
+    let snapshot = w.snapshot().expect("snapshot");
+    assert!(snapshot.record_reduced, "the person must be told the model reads part of the record");
+    let system = &snapshot.system_message;
+    assert!(system.contains("too long to read in full"), "{system}");
+    assert!(system.contains("- Potassium: 5.9 mmol/L; reference range 3.5 to 5.1; status: above the range"), "{system}");
+    assert!(system.contains("- Sodium: 139") && system.contains("- Creatinine: 88"), "every result stays: {system}");
+    assert!(!system.contains("Nursing note 30"), "far lines are left out");
+    let events = drain(&w.ask("Which result is outside its range?", greedy(16), CancelToken::new()).expect("send"), Duration::from_secs(120));
+    assert!(matches!(events.last(), Some(ChatEvent::Done(_))), "{events:?}");
+
+    let many: String = (0..150).map(|i| format!("Potassium {}.{} mmol/L H (3.5-5.1)\n", 5 + i % 2, i % 10)).collect();
+    w.set_record(Some(many)).expect("record");
+    let err = w.prime_wait(CancelToken::new()).expect_err("150 results do not fit 1024 tokens");
+    assert_eq!(err.code, ErrorCode::RecordTooLong, "{err:?}");
+    assert!(err.message.contains("even with only its results"), "{}", err.message);
+}
+
 #[test]
 fn the_voice_turn_primes_transcribes_and_answers() {
     let llm = worker(2048);

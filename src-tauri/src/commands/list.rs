@@ -28,6 +28,8 @@ pub const APP_COMMANDS: &[&str] = &[
     "record_attach",
     "record_detach",
     "record_task_message",
+    "record_current",
+    "answer_check",
     "settings_get",
     "settings_set",
     "app_about",

@@ -34,10 +34,11 @@ pub enum LlmError {
     )]
     MessageTooLong { needed: usize, available: usize, n_ctx: u32 },
     #[error(
-        "the attached record is too long for the conversation: it takes {record_tokens} tokens, and at \
-         most {available} fit in the {n_ctx}-token context next to the instructions, a question and an answer"
+        "the attached record is too long for the conversation{}: it takes {record_tokens} tokens, and at \
+         most {available} fit in the {n_ctx}-token context next to the instructions, a question and an answer",
+        if *.reduced { ", even with only its results and the lines around the flagged ones" } else { "" }
     )]
-    RecordTooLong { record_tokens: usize, available: usize, n_ctx: u32 },
+    RecordTooLong { record_tokens: usize, available: usize, n_ctx: u32, reduced: bool },
     #[error("the assistant's instructions are too long: {tokens} tokens leave no room in the {n_ctx}-token context")]
     InstructionsTooLong { tokens: usize, n_ctx: u32 },
     #[error("inference failed: {0}")]

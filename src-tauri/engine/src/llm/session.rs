@@ -22,6 +22,8 @@ use super::sampling::SamplingParams;
 use super::template::{ChatFormat, Message, Role};
 use super::utf8::Utf8Stream;
 use super::LlmError;
+use crate::records::view::{self, RecordView};
+use crate::records::{self, ParsedRecord};
 use crate::store::SavedState;
 use crate::{platform, prompts, CancelToken};
 
@@ -35,12 +37,33 @@ pub struct SessionOptions {
     pub n_batch: u32,
     /// Inference threads; `None` picks [`platform::default_threads`].
     pub threads: Option<usize>,
+    /// Give the model an attached record's parsed results (values, ranges, statuses in words)
+    /// ahead of its text. Off only to measure what the table changes.
+    #[serde(default = "yes")]
+    pub record_table: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for SessionOptions {
     fn default() -> Self {
-        Self { n_ctx: 4096, n_batch: 512, threads: None }
+        Self { n_ctx: 4096, n_batch: 512, threads: None, record_table: true }
     }
+}
+
+/// A record attached to the conversation: its text, what the parser read, and what the
+/// model reads of it.
+#[derive(Clone, Debug)]
+struct AttachedRecord {
+    text: String,
+    parsed: ParsedRecord,
+    /// The record part of the system message.
+    block: String,
+    /// Too long for the context: the model reads the results and the lines around the
+    /// flagged ones only.
+    reduced: bool,
 }
 
 /// Why an answer ended.
@@ -144,7 +167,8 @@ pub struct ChatSession<'m> {
     /// The assistant's instructions (the default health prompt unless the person changed it).
     instructions: String,
     /// The attached record, pinned with the instructions in the system message.
-    record: Option<String>,
+    record: Option<AttachedRecord>,
+    record_table: bool,
     turns: Vec<Turn>,
     /// For each turn, its answer's token ids as generated (`None`: restored as text).
     answer_tokens: Vec<Option<Vec<LlamaToken>>>,
@@ -193,6 +217,7 @@ impl<'m> ChatSession<'m> {
             ctx,
             instructions: prompts::SYSTEM_PROMPT.to_string(),
             record: None,
+            record_table: options.record_table,
             turns: Vec::new(),
             answer_tokens: Vec::new(),
             cached: Vec::new(),
@@ -226,18 +251,56 @@ impl<'m> ChatSession<'m> {
     }
 
     /// Attaches a health record to the conversation (pinned with the instructions), or
-    /// detaches it with `None`. The instructions are kept.
+    /// detaches it with `None`. The instructions are kept. The record is parsed; the model
+    /// reads its results table and its text, or — when that leaves no room for a question and
+    /// an answer — the table and the lines around the flagged results ([`Self::record_reduced`]).
     pub fn set_record(&mut self, record: Option<&str>) {
-        self.record = record.filter(|r| !r.trim().is_empty()).map(str::to_string);
+        self.record = record.filter(|r| !r.trim().is_empty()).map(|text| {
+            let parsed = records::parse(text);
+            let full = if self.record_table { RecordView::Full } else { RecordView::TextOnly };
+            let block = view::for_model(text, &parsed, full);
+            let mut attached = AttachedRecord { text: text.to_string(), parsed, block, reduced: false };
+            let room = (self.ctx.n_ctx() as usize).saturating_sub(MIN_TURN_ROOM);
+            if self.system_len(Some(&attached.block)) > room && self.record_table && !attached.parsed.rows.is_empty() {
+                attached.block = view::for_model(text, &attached.parsed, RecordView::Reduced);
+                attached.reduced = true;
+                tracing::info!(rows = attached.parsed.rows.len(), "record too long for the context: the model reads its results and the lines around the flagged ones");
+            }
+            attached
+        });
     }
 
     pub fn has_record(&self) -> bool {
         self.record.is_some()
     }
 
+    /// The attached record as the parser read it.
+    pub fn record(&self) -> Option<&ParsedRecord> {
+        self.record.as_ref().map(|r| &r.parsed)
+    }
+
+    /// The attached record's text.
+    pub fn record_text(&self) -> Option<&str> {
+        self.record.as_ref().map(|r| r.text.as_str())
+    }
+
+    /// Whether the model reads only part of the attached record (it is too long).
+    pub fn record_reduced(&self) -> bool {
+        self.record.as_ref().is_some_and(|r| r.reduced)
+    }
+
     /// The system message as the model reads it: the instructions, then any record.
     pub fn system_message(&self) -> String {
-        prompts::system_message_with(&self.instructions, self.record.as_deref())
+        prompts::system_message_with(&self.instructions, self.record.as_ref().map(|r| r.block.as_str()))
+    }
+
+    /// Tokens of the rendered system message with `block` as its record part.
+    fn system_len(&self, block: Option<&str>) -> usize {
+        let message = prompts::system_message_with(&self.instructions, block);
+        match self.format.render(&self.model.model, &[Message::new(Role::System, message.clone())], false) {
+            Ok(text) => self.tokenize(&text).len(),
+            Err(_) => self.tokenize(&message).len(),
+        }
     }
 
     /// Starts a new conversation with the same system prompt and record. The KV cache keeps
@@ -431,11 +494,15 @@ impl<'m> ChatSession<'m> {
     /// no room for a question and an answer.
     fn too_long_error(&self, system_tokens: usize, n_ctx: usize) -> LlmError {
         match &self.record {
-            Some(record) => LlmError::RecordTooLong {
-                record_tokens: self.tokenize(record).len(),
-                available: n_ctx.saturating_sub(MIN_TURN_ROOM + system_tokens.saturating_sub(self.tokenize(record).len())),
-                n_ctx: n_ctx as u32,
-            },
+            Some(record) => {
+                let record_tokens = self.tokenize(&record.block).len();
+                LlmError::RecordTooLong {
+                    record_tokens,
+                    available: n_ctx.saturating_sub(MIN_TURN_ROOM + system_tokens.saturating_sub(record_tokens)),
+                    n_ctx: n_ctx as u32,
+                    reduced: record.reduced,
+                }
+            }
             None => LlmError::InstructionsTooLong { tokens: system_tokens, n_ctx: n_ctx as u32 },
         }
     }

@@ -59,6 +59,9 @@ pub struct SessionSnapshot {
     /// The system message as the model reads it (instructions, then any record).
     pub system_message: String,
     pub has_record: bool,
+    /// The record is too long for the context: the model reads its parsed results and the
+    /// lines around the flagged ones only (the person is told).
+    pub record_reduced: bool,
     pub turns: Vec<Turn>,
     pub cached_tokens: usize,
     pub n_ctx: u32,
@@ -328,6 +331,7 @@ fn serve(session: &mut ChatSession<'_>, request: Request, cancel: &CancelToken) 
             let _ = reply.send(SessionSnapshot {
                 system_message: session.system_message(),
                 has_record: session.has_record(),
+                record_reduced: session.record_reduced(),
                 turns: session.turns().to_vec(),
                 cached_tokens: session.cached_tokens(),
                 n_ctx: session.n_ctx(),

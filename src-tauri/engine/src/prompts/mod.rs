@@ -47,12 +47,14 @@ impl Task {
         match self {
             Task::Explain => {
                 "Please explain the results in my record in plain language. For each result, say what \
-the test measures, whether my value is inside its reference range, and what that can generally mean. \
-End with what I might ask my doctor about."
+the test measures, whether my value is below, within or above its reference range (use the status given \
+for it; do not work it out yourself), and what that can generally mean. End with what I might ask my \
+doctor about."
             }
             Task::Summarise => {
-                "Please summarise my record in plain language: the main findings, anything outside the \
-normal range, and any plans or follow-ups it mentions. Keep it short."
+                "Please summarise my record in plain language: the main findings, the results outside \
+their reference range (use the status given for each), and any plans or follow-ups it mentions. Keep it \
+short."
             }
             Task::Questions => {
                 "Please help me prepare for my next visit: write a short list of clear questions I could \
@@ -83,19 +85,19 @@ impl std::str::FromStr for Task {
 }
 
 /// The system message for a conversation, with the attached record (if any) appended so that
-/// it stays pinned at the start of the context when old turns are dropped.
+/// it stays pinned at the start of the context when old turns are dropped. The record is read
+/// by [`crate::records`] and given with its results table ahead of the text.
 pub fn system_message(record: Option<&str>) -> String {
-    system_message_with(SYSTEM_PROMPT, record)
+    let block = record.filter(|r| !r.trim().is_empty()).map(|r| {
+        crate::records::view::for_model(r, &crate::records::parse(r), crate::records::view::RecordView::Full)
+    });
+    system_message_with(SYSTEM_PROMPT, block.as_deref())
 }
 
-/// As [`system_message`], with the person's own `instructions` instead of the default ones.
-pub fn system_message_with(instructions: &str, record: Option<&str>) -> String {
-    match record {
-        Some(record) if !record.trim().is_empty() => format!(
-            "{instructions}\n\nThe person has shared this health record with you. It is their own \
-private data; refer to it when you answer.\n<record>\n{}\n</record>",
-            record.trim()
-        ),
+/// `instructions`, then the record as the model reads it (see [`crate::records::view`]).
+pub fn system_message_with(instructions: &str, record_block: Option<&str>) -> String {
+    match record_block {
+        Some(block) if !block.trim().is_empty() => format!("{instructions}\n\n{block}"),
         _ => instructions.to_string(),
     }
 }
@@ -117,6 +119,7 @@ mod tests {
         let s = system_message(Some("  LDL 160 mg/dL (ref < 100)  "));
         assert!(s.starts_with(SYSTEM_PROMPT));
         assert!(s.contains("<record>\nLDL 160 mg/dL (ref < 100)\n</record>"));
+        assert!(s.contains("- LDL: 160 mg/dL; reference range below 100; status: above the range"), "{s}");
         assert_eq!(system_message(None), SYSTEM_PROMPT);
         assert_eq!(system_message(Some("   ")), SYSTEM_PROMPT);
     }

@@ -64,19 +64,19 @@ const TABLE: &[(&str, &str, &[&str])] = &[
     ("hba1c", "HbA1c (average blood sugar)", &["HbA1c", "Hemoglobin A1c", "Haemoglobin A1c", "A1c", "Glycated Hemoglobin", "Glycated Haemoglobin", "Glycohemoglobin", "HgbA1c", "Hb A1c", "Hgb A1c"]),
     // Vitamins
     ("vitamin_d", "Vitamin D", &["Vitamin D", "25-OH Vitamin D", "Vitamin D 25-Hydroxy", "25-Hydroxyvitamin D", "Vitamin D, 25-Hydroxy", "25(OH)D", "Vit D", "Calcidiol", "Vitamin D Total", "25-Hydroxy Vitamin D", "25 OH Vitamin D"]),
-    ("vitamin_b12", "Vitamin B12", &["Vitamin B12", "B12", "Cobalamin", "Vit B12", "Cyanocobalamin"]),
+    ("vitamin_b12", "Vitamin B12", &["Vitamin B12", "Vitamin B-12", "Vit B-12", "B12", "Cobalamin", "Vit B12", "Cyanocobalamin"]),
     ("folate", "Folate", &["Folate", "Folic Acid", "Serum Folate"]),
     // Others
     ("uric_acid", "Uric acid", &["Uric Acid", "Urate"]),
     ("crp", "C-reactive protein (CRP)", &["CRP", "C-Reactive Protein", "hs-CRP", "hsCRP", "High Sensitivity CRP", "C Reactive Protein"]),
     ("esr", "ESR (sedimentation rate)", &["ESR", "Sed Rate", "Erythrocyte Sedimentation Rate", "Sedimentation Rate"]),
-    ("psa", "PSA", &["PSA", "Prostate Specific Antigen", "PSA Total", "Total PSA"]),
+    ("psa", "PSA", &["PSA", "Prostate Specific Antigen", "Prostate Specific Ag", "PSA Screen", "PSA Total", "Total PSA"]),
     ("inr", "INR (clotting)", &["INR", "PT INR", "Prothrombin INR", "International Normalized Ratio"]),
 ];
 
 /// Words that do not change which test a name means.
 const NOISE_WORDS: &[&str] = &[
-    "serum", "plasma", "blood", "whole", "level", "levels", "calc", "calculated", "fasting", "random", "s", "p", "b",
+    "serum", "plasma", "blood", "whole", "level", "levels", "calc", "calculated", "fasting", "random",
     "test", "result", "count", "quantitative", "the", "measured",
 ];
 

@@ -72,7 +72,7 @@ fn re(pattern: &str) -> Regex {
 }
 
 static NUMBER: LazyLock<Regex> = LazyLock::new(|| re(r"\d(?:[\d.,]*\d)?"));
-static UNIT_AFTER: LazyLock<Regex> = LazyLock::new(|| re(r"^\s?([^\s,;:)\]]+)"));
+static UNIT_AFTER: LazyLock<Regex> = LazyLock::new(|| re(r"^[ \t]*([^\s,;:)\]]+)"));
 
 static STATUS_WORDS: LazyLock<Regex> = LazyLock::new(|| {
     re(r"(?ix)\b(?:
@@ -204,9 +204,11 @@ fn check_numbers(answer: &str, record: &ParsedRecord, record_text: &str, convers
         check.numbers_checked += 1;
         let unit = stated.unit.as_deref().map(unit_key);
         let value_known = known.iter().any(|(v, _)| same(*v, stated.value));
+        // With a unit, it must be a unit the number has in the record (when it has one there).
+        let units_known: Vec<&String> = known.iter().filter(|(v, _)| same(*v, stated.value)).filter_map(|(_, u)| u.as_ref()).collect();
         let matched = match &unit {
-            None => value_known,
-            Some(u) => known.iter().any(|(v, ku)| same(*v, stated.value) && (ku.as_ref() == Some(u) || ku.is_none())),
+            Some(u) if !units_known.is_empty() => units_known.contains(&u),
+            _ => value_known,
         };
         if matched {
             continue;
@@ -344,5 +346,103 @@ fn check_statuses(answer: &str, record: &ParsedRecord, check: &mut AnswerCheck) 
                 check.issues.push(issue(answer, IssueKind::Contradiction, cs + whole.start(), cs + whole.end(), explanation));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::parse;
+
+    const LIPIDS: &str = "HDL Cholesterol   42   mg/dL   > 40\nCholesterol, Total   241  H  mg/dL   100-199\nLDL Cholesterol 160 mg/dL H (< 100)";
+
+    fn check(answer: &str) -> AnswerCheck {
+        check_answer(answer, &parse(LIPIDS), LIPIDS, &["What does my lipid panel mean?"])
+    }
+
+    #[test]
+    fn the_issue_s_wrong_answers_are_caught() {
+        let c = check(
+            "Your HDL cholesterol is 42 mg/dL, which is above the reference range, so you have high HDL cholesterol. \
+You should lower it.",
+        );
+        let contradictions: Vec<_> = c.issues.iter().filter(|i| i.kind == IssueKind::Contradiction).collect();
+        assert!(!contradictions.is_empty(), "{c:?}");
+        assert!(contradictions[0].explanation.contains("within the range"), "{}", contradictions[0].explanation);
+        assert_eq!(c.count(IssueKind::Diagnosis), 1, "“you have high HDL cholesterol”: {c:?}");
+        assert_eq!(c.count(IssueKind::UnmatchedNumber), 0);
+        let c = check("Your total cholesterol of 241 mg/dL is within range.");
+        assert_eq!(c.count(IssueKind::Contradiction), 1, "{c:?}");
+        assert_eq!(c.mentions, vec![RowMention { row: 1, stated: Status::Within, agrees: false }]);
+    }
+
+    #[test]
+    fn a_right_answer_passes() {
+        let answer = "Your total cholesterol is 241 mg/dL, above the range of 100 to 199. Your LDL cholesterol \
+is 160 mg/dL, which is higher than the reference of under 100. Your HDL cholesterol is 42 mg/dL, within \
+the range (above 40). High-density lipoprotein is often called good cholesterol. Ask your doctor what these \
+results mean for you.";
+        let c = check(answer);
+        assert!(c.issues.is_empty(), "{:#?}", c.issues);
+        let agreed: Vec<u32> = c.mentions.iter().filter(|m| m.agrees).map(|m| m.row).collect();
+        assert_eq!(agreed, vec![1, 2, 0], "{:?}", c.mentions);
+        assert!(c.numbers_checked >= 6);
+    }
+
+    #[test]
+    fn numbers_must_come_from_the_record_or_the_conversation() {
+        let c = check("Your LDL of 130 mg/dL is a little high; your HDL is 42 mmol/L.");
+        let unmatched: Vec<&str> = c.issues.iter().filter(|i| i.kind == IssueKind::UnmatchedNumber).map(|i| i.text.as_str()).collect();
+        assert_eq!(unmatched, vec!["130 mg/dL", "42 mmol/L"]);
+        assert!(c.issues.iter().any(|i| i.explanation.contains("not with this unit")));
+        // Names with digits, list markers, small counts and dates of the record are not claims.
+        let c = check_answer(
+            "1. Your vitamin B12 and HbA1c were not measured.\n2. Two of 3 results are high. Collected 2024-03-01.",
+            &parse(LIPIDS),
+            &format!("{LIPIDS}\nCollected: 2024-03-01"),
+            &[],
+        );
+        assert_eq!(c.count(IssueKind::UnmatchedNumber), 0, "{:?}", c.issues);
+        // A number the person said counts as known.
+        let c = check_answer("You said your weight is 82 kg.", &parse(LIPIDS), LIPIDS, &["I weigh 82 kg"]);
+        assert_eq!(c.count(IssueKind::UnmatchedNumber), 0, "{:?}", c.issues);
+    }
+
+    #[test]
+    fn spans_are_where_the_words_are_in_utf16() {
+        let answer = "Résumé — your LDL is 999 mg/dL.";
+        let c = check(answer);
+        let i = c.issues.iter().find(|i| i.kind == IssueKind::UnmatchedNumber).expect("999 is unknown");
+        let utf16: Vec<u16> = answer.encode_utf16().collect();
+        assert_eq!(String::from_utf16_lossy(&utf16[i.start as usize..i.end as usize]), "999 mg/dL");
+    }
+
+    #[test]
+    fn doses_and_diagnoses_are_flagged() {
+        for (answer, kind) in [
+            ("You could take 20 mg of atorvastatin each night.", IssueKind::Dose),
+            ("Vitamin D 1000 IU daily may help.", IssueKind::Dose),
+            ("You should start taking a statin.", IssueKind::Dose),
+            ("This means you have diabetes.", IssueKind::Diagnosis),
+            ("You have anaemia.", IssueKind::Diagnosis),
+            ("You are prediabetic.", IssueKind::Diagnosis),
+        ] {
+            let c = check(answer);
+            assert_eq!(c.count(kind), 1, "{answer}: {c:?}");
+        }
+        for fine in [
+            "If you have questions, ask your doctor.",
+            "Do not change any medicine without talking to your doctor.",
+            "Low-density lipoprotein carries cholesterol.",
+        ] {
+            let c = check(fine);
+            assert!(c.issues.is_empty(), "{fine}: {:?}", c.issues);
+        }
+    }
+
+    #[test]
+    fn general_statements_and_negations_are_not_claims() {
+        let c = check("High LDL cholesterol can raise the risk of heart disease. Your HDL is not low.");
+        assert_eq!(c.count(IssueKind::Contradiction), 0, "{:?}", c.issues);
     }
 }

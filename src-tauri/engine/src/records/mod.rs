@@ -21,6 +21,26 @@ use serde::{Deserialize, Serialize};
 pub use check::{check_answer, AnswerCheck, CheckIssue, IssueKind, RowMention};
 pub use critical::{red_flags, RedFlags};
 
+/// What the app shows of an attached record: the parsed results, the red flags, and whether
+/// the model reads only part of it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct RecordInfo {
+    pub parsed: ParsedRecord,
+    pub red_flags: Option<RedFlags>,
+    /// Too long for the context: the model reads the results and the lines around the
+    /// flagged ones only.
+    pub reduced: bool,
+}
+
+impl RecordInfo {
+    pub fn of(text: &str, reduced: bool) -> Self {
+        let parsed = parse(text);
+        let red_flags = red_flags(&parsed);
+        Self { parsed, red_flags, reduced }
+    }
+}
+
 /// A lab report as read by [`parse()`].
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]

@@ -78,6 +78,9 @@ pub enum Command {
     /// Saved conversations: list, show, export, remove.
     #[command(subcommand)]
     History(HistoryCommand),
+    /// Health records read by code: `record parse FILE`.
+    #[command(subcommand)]
+    Record(RecordCommand),
     /// Models on this device: list, download, import, verify, remove.
     #[command(subcommand)]
     Models(ModelsCommand),
@@ -101,6 +104,31 @@ pub struct AskArgs {
     /// A ready-made task on the attached record.
     #[arg(long, value_parser = parse_task)]
     pub task: Option<Task>,
+    /// After the answer, check it against the record: numbers not found in it, statuses that
+    /// contradict the computed ones, dose- and diagnosis-like phrases.
+    #[arg(long)]
+    pub check: bool,
+    /// Print one JSON object (answer, stats, the parsed record, red flags, the check) instead
+    /// of streaming the answer.
+    #[arg(long)]
+    pub json: bool,
+    /// Give the model the record's text only, without the parsed results table (to measure
+    /// what the table changes).
+    #[arg(long)]
+    pub no_record_table: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RecordCommand {
+    /// Read lab reports (text files) and print their results: value, unit, range, the lab's
+    /// flag, the computed status; red flags; lines not understood.
+    Parse {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// One JSON object per file (JSON Lines).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Args, Debug)]

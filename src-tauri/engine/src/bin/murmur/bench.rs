@@ -122,7 +122,7 @@ fn filler_turn(i: usize) -> Turn {
 
 pub fn llm(cli: &Cli, args: &BenchLlmArgs) -> Result<()> {
     let model = LlmModel::load(&cli.model_path()?)?;
-    let options = SessionOptions { n_ctx: cli.ctx, n_batch: args.batch, threads: Some(cli.thread_count()) };
+    let options = SessionOptions { n_ctx: cli.ctx, n_batch: args.batch, threads: Some(cli.thread_count()), ..SessionOptions::default() };
     let mut s = ChatSession::new(&model, &options)?;
     let runs = args.runs.max(1);
     let threads = cli.thread_count();

@@ -10,7 +10,7 @@ use murmur_engine::store::{ConversationId, Conversations, ModelKey, Saving};
 use murmur_engine::{CancelToken, Sink};
 
 use crate::args::{AskArgs, ChatArgs, Cli, ConversationArg};
-use crate::{history, output};
+use crate::{history, output, records};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -61,14 +61,45 @@ pub fn ask(cli: &Cli, args: &AskArgs) -> Result<()> {
         (None, Some(q)) if !q.trim().is_empty() => q.to_string(),
         _ => return Err("nothing to ask: give a question, or --task with --record".into()),
     };
-    let worker = load_worker(cli)?;
-    worker.set_record(record)?;
+    let mut options = cli.session_options();
+    options.record_table = !args.no_record_table;
+    output::progress("loading the model");
+    let worker = LlmWorker::spawn(cli.model_path()?, options);
+    output::clear_progress();
+    let worker = worker?;
+    let parsed = record.as_deref().map(murmur_engine::records::parse);
+    let red_flags = parsed.as_ref().and_then(murmur_engine::records::red_flags);
+    if let (Some(flags), false) = (&red_flags, args.json) {
+        records::print_red_flags(flags);
+    }
+    worker.set_record(record.clone())?;
     let current = install_ctrl_c();
     let cancel = CancelToken::new();
     if let Ok(mut c) = current.lock() {
         *c = Some(cancel.clone());
     }
-    output::stream_answer(worker.ask(question, cli.sampling(), cancel)?, cli.stats)?;
+    let events = worker.ask(question.clone(), cli.sampling(), cancel)?;
+    let (answer, stats) = if args.json { output::collect_answer(events)? } else { output::stream_answer_text(events, cli.stats)? };
+    let check = (args.check || args.json).then(|| {
+        let empty = murmur_engine::records::ParsedRecord::default();
+        murmur_engine::records::check_answer(&answer, parsed.as_ref().unwrap_or(&empty), record.as_deref().unwrap_or(""), &[question.as_str()])
+    });
+    if args.json {
+        let reduced = worker.client().snapshot().map(|s| s.record_reduced).unwrap_or(false);
+        let out = serde_json::json!({
+            "question": question,
+            "answer": answer,
+            "stats": stats,
+            "record": parsed,
+            "record_reduced": reduced,
+            "record_table": !args.no_record_table,
+            "red_flags": red_flags,
+            "check": check,
+        });
+        println!("{out}");
+    } else if let Some(check) = &check {
+        records::print_check(check);
+    }
     Ok(())
 }
 

@@ -8,6 +8,7 @@ mod chat;
 mod history;
 mod models;
 mod output;
+mod records;
 mod voice;
 
 use std::process::ExitCode;
@@ -31,6 +32,7 @@ fn main() -> ExitCode {
         Command::BenchHistory(a) => bench_history::run(&cli, a),
         Command::BenchMemory => bench::memory(&cli),
         Command::History(c) => history::run(&cli, c),
+        Command::Record(c) => records::run(c),
         Command::Models(c) => models::run(&cli, c),
         Command::Info => {
             output::info();

@@ -32,6 +32,26 @@ pub fn clear_progress() {
 
 /// Prints an answer as it streams; returns its stats.
 pub fn stream_answer(events: std::sync::mpsc::Receiver<ChatEvent>, show_stats: bool) -> Result<TurnStats, Box<dyn std::error::Error>> {
+    stream_answer_text(events, show_stats).map(|(_, stats)| stats)
+}
+
+/// Collects an answer without printing it; returns its text and stats.
+pub fn collect_answer(events: std::sync::mpsc::Receiver<ChatEvent>) -> Result<(String, TurnStats), Box<dyn std::error::Error>> {
+    let mut text = String::new();
+    for event in events {
+        match event {
+            ChatEvent::Trimmed { .. } => {}
+            ChatEvent::Token(t) => text.push_str(&t),
+            ChatEvent::Done(stats) => return Ok((text, stats)),
+            ChatEvent::Error(e) => return Err(Box::new(e)),
+        }
+    }
+    Err("the model stopped without finishing the answer".into())
+}
+
+/// Prints an answer as it streams; returns its text and stats.
+pub fn stream_answer_text(events: std::sync::mpsc::Receiver<ChatEvent>, show_stats: bool) -> Result<(String, TurnStats), Box<dyn std::error::Error>> {
+    let mut text = String::new();
     let mut out = std::io::stdout().lock();
     let mut ended_with_newline = true;
     for event in events {
@@ -40,6 +60,7 @@ pub fn stream_answer(events: std::sync::mpsc::Receiver<ChatEvent>, show_stats: b
                 eprintln!("[context full: dropped the {dropped_turns} oldest turn(s)]");
             }
             ChatEvent::Token(t) => {
+                text.push_str(&t);
                 out.write_all(t.as_bytes())?;
                 out.flush()?;
                 ended_with_newline = t.ends_with('\n');
@@ -59,7 +80,7 @@ pub fn stream_answer(events: std::sync::mpsc::Receiver<ChatEvent>, show_stats: b
                 if show_stats {
                     print_stats(&stats);
                 }
-                return Ok(stats);
+                return Ok((text, stats));
             }
             ChatEvent::Error(e) => return Err(Box::new(e)),
         }
