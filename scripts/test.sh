@@ -22,6 +22,9 @@ set +e
 trap - ERR  # from here on, each step's status is collected and reported below
 python3 -m unittest discover -s tests/fixtures -p 'test_*.py' 2>&1 | tee -a "$log"
 py_status=${PIPESTATUS[0]}
+# The health-records evaluation's own tests (the report generator, the scorers).
+python3 -m unittest discover -s scripts/eval -p 'test_*.py' 2>&1 | tee -a "$log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || py_status=1
 
 # The UI's unit tests (Vitest, jsdom): rendering, the sanitiser, stream handling.
 npm run --silent ui:test 2>&1 | tee -a "$log"
@@ -45,6 +48,27 @@ cargo clippy --workspace --locked --all-targets -- -D warnings 2>&1 | tee -a "$l
 clippy_status=${PIPESTATUS[0]}
 if [ "$clippy_status" -eq 0 ]; then echo "clippy: 1 passed, 0 failed" | tee -a "$log"; else echo "clippy: 0 passed, 1 failed" | tee -a "$log"; fi
 
+# Health records: the parser on a freshly generated set of reports (pass: at least 99 % of rows
+# exact, every unreadable line reported), and the model-answer evaluation as a smoke run (the
+# full run and its figures: docs/HEALTH-EVAL.md).
+records_dir=$(mktemp -d)
+records_passed=0
+records_failed=0
+if python3 scripts/eval/records_gen.py --out "$records_dir" --count 60 --seed 3 >/dev/null \
+  && python3 scripts/eval/records_score.py --reports "$records_dir" --murmur "$CARGO_TARGET_DIR/debug/murmur" --min-exact 99 --min-unread-recall 100 2>&1 | tail -4 | tee -a "$log"; then
+  records_passed=$((records_passed + 1))
+else
+  records_failed=$((records_failed + 1))
+fi
+if python3 scripts/eval/answers_eval.py --smoke --murmur "$CARGO_TARGET_DIR/debug/murmur" --model "test=$MURMUR_TEST_LLM" 2>&1 | tail -3 | tee -a "$log"; then
+  records_passed=$((records_passed + 1))
+else
+  records_failed=$((records_failed + 1))
+fi
+rm -rf "$records_dir"
+echo "records eval: $records_passed passed, $records_failed failed" | tee -a "$log"
+records_status=$records_failed
+
 # The benchmark driver, as a smoke run with tiny sizes (pass/fail on working, not on speed).
 python3 scripts/bench/run.py --quick 2>&1 | tee -a "$log"
 bench_status=${PIPESTATUS[0]}
@@ -59,11 +83,12 @@ fi
 # One closing line for the whole suite (Rust, Python, clippy, the benchmark smoke run).
 awk -v skipped="$skipped" '/^test result:/ {p += $4; f += $6}
      /^bench smoke run:/ {p += $4; f += $6}
+     /^records eval:/ {p += $3; f += $5}
      /^clippy:/ {p += $2; f += $4}
      /^# pass [0-9]+$/ {p += $3}
      /^# fail [0-9]+$/ {f += $3}
      /^ +Tests +[0-9]/ {for (i = 2; i < NF; i++) {if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i}}
-     /^Ran [0-9]+ tests?/ {py = $2}
+     /^Ran [0-9]+ tests?/ {py += $2}
      /^FAILED \(/ {pyfail = 1}
      END {if (pyfail) {f += 1} else {p += py}; printf "suite: %d passed, %d failed, %d skipped\n", p - skipped, f, skipped}' "$log"
-[ "$py_status" -eq 0 ] && [ "$ui_status" -eq 0 ] && [ "$cargo_status" -eq 0 ] && [ "$e2e_status" -eq 0 ] && [ "$e2e_offline_status" -eq 0 ] && [ "$clippy_status" -eq 0 ] && [ "$bench_status" -eq 0 ]
+[ "$py_status" -eq 0 ] && [ "$ui_status" -eq 0 ] && [ "$cargo_status" -eq 0 ] && [ "$e2e_status" -eq 0 ] && [ "$e2e_offline_status" -eq 0 ] && [ "$clippy_status" -eq 0 ] && [ "$bench_status" -eq 0 ] && [ "$records_status" -eq 0 ]

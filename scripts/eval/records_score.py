@@ -215,6 +215,11 @@ class Scores:
         """Rows exact over all reports, in percent."""
         return percent(self.groups["all"].exact_rows, self.groups["all"].truth_rows)
 
+    @property
+    def unread_recall(self):
+        """Share of the lines the truth marks unreadable that the parser reported, in percent."""
+        return percent(self.groups["all"].matched_unread, self.groups["all"].truth_unread)
+
 
 def percent(part, whole):
     return 100.0 * part / whole if whole else None
@@ -400,6 +405,8 @@ def main(argv=None):
     parser.add_argument("--markdown", metavar="OUT.md", help="also write the report as Markdown")
     parser.add_argument("--min-exact", type=float, metavar="PCT",
                         help="exit 1 if rows exact is below PCT percent (e.g. 99)")
+    parser.add_argument("--min-unread-recall", type=float, metavar="PCT",
+                        help="exit 1 if fewer than PCT percent of the unreadable lines are reported")
     parser.add_argument("--show", type=int, default=20, help="mismatches to list (default 20)")
     args = parser.parse_args(argv)
 
@@ -422,6 +429,10 @@ def main(argv=None):
             f.write(render_markdown(scores, args.show))
     if args.min_exact is not None and (scores.rows_exact or 0.0) < args.min_exact:
         warn(f"rows exact {scores.rows_exact or 0.0:.2f}% is below --min-exact {args.min_exact}")
+        return 1
+    recall = scores.unread_recall
+    if args.min_unread_recall is not None and recall is not None and recall < args.min_unread_recall:
+        warn(f"unread recall {recall:.2f}% is below --min-unread-recall {args.min_unread_recall}")
         return 1
     return 0
 

@@ -365,3 +365,24 @@ class CliTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class RecheckTest(unittest.TestCase):
+    def test_the_answer_goes_on_stdin_and_the_new_check_replaces_the_old(self):
+        calls = []
+
+        class Done:
+            returncode = 0
+            stdout = '{"issues": [], "mentions": [], "numbers_checked": 7}'
+            stderr = ""
+
+        def runner(command, **kwargs):
+            calls.append((command, kwargs["input"]))
+            return Done()
+
+        job = {"model": "m", "condition": "table", "report": "r.txt", "truth": {"path": "/x/r.txt"}}
+        results = {("m", "table", "r.txt"): {"output": {"question": "Q?", "answer": "A 42.", "check": {"old": True}}}}
+        ae.recheck(results, [job], "murmur", runner=runner)
+        self.assertEqual(calls[0][0][:5], ["murmur", "record", "check", "/x/r.txt", "-"])
+        self.assertEqual(calls[0][1], "A 42.")
+        self.assertEqual(results[("m", "table", "r.txt")]["output"]["check"]["numbers_checked"], 7)

@@ -1,6 +1,7 @@
 // The real app window, driven over WebDriver (tauri-driver + WebKitWebDriver) under Xvfb, on
 // the real test models: first run → download from a server on 127.0.0.1 with the progress bar
 // moving → chat; an answer that grows in the DOM; Stop then a follow-up; a record → Explain;
+// the record card (red flags, the results table) and an answer checked against it;
 // a spoken question through a PulseAudio virtual microphone; phone size and dark mode
 // screenshots; hostile markdown from the model rendered inert; the saved conversations (listed,
 // searched, reopened, renamed, deleted). Run by tests/e2e/run.sh.
@@ -128,6 +129,9 @@ async function ask(text) {
   await s.click(await s.wait("button.send"));
 }
 
+/** A lab panel with a critical value and a routine out-of-range one (the record step). */
+const RECORD = "LIPID PANEL\nCholesterol, Total   241  H  mg/dL   100-199\nHDL Cholesterol   42   mg/dL   > 40\nPotassium   6.8   HH   mmol/L   3.5-5.1\n";
+
 /** The first conversation's first question (its title is its beginning). */
 const FIRST_QUESTION = "In three sentences, what does an LDL cholesterol test measure?";
 
@@ -202,17 +206,54 @@ test("Murmur in its real window", async (t) => {
     assert.ok((await lastAnswer()).length > 5);
   });
 
-  await step(t, "a record is attached and explained", async () => {
-    const input = await s.wait("textarea");
-    await s.type(input, "Lipid panel, 2026-10-02\nTotal cholesterol 241 mg/dL (ref < 200) H\nLDL 160 mg/dL (ref < 100) H\nHDL 42 mg/dL (ref > 40)\nTriglycerides 145 mg/dL (ref < 150)");
+  await step(t, "a record is attached: red flags first, its results as a table; an answer checked against it", async () => {
+    // A lab panel with a critical value (potassium, HH) and a routine one outside its range.
+    await s.exec("const t = document.querySelector('textarea'); t.value = arguments[0]; t.dispatchEvent(new Event('input', { bubbles: true }));", RECORD);
     const attach = await s.exec("return [...document.querySelectorAll('header button')].findIndex(b => b.textContent === 'Attach record');");
     await s.click((await s.findAll("header button"))[attach]);
-    await s.wait(".record-card", 60_000);
+    await s.wait(".record-card table", 60_000);
+    const card = await s.exec(`const c = document.querySelector('.record-card');
+      const rows = [...c.querySelectorAll('tbody tr')].map((tr) => ({ test: tr.querySelector('th').textContent, status: tr.querySelector('td.status').textContent }));
+      return { banner: c.querySelector('.red-flags')?.textContent ?? '', alert: c.querySelector('.red-flags')?.getAttribute('role'), rows };`);
+    assert.match(card.banner, /Some results need attention today/);
+    assert.match(card.banner, /Potassium 6\.8/);
+    assert.equal(card.alert, "alert");
+    const status = (test) => card.rows.find((r) => r.test.startsWith(test))?.status ?? "";
+    assert.match(status("Cholesterol"), /Above/, JSON.stringify(card.rows));
+    assert.match(status("HDL"), /Within/, JSON.stringify(card.rows));
+    assert.match(status("Potassium"), /Above.*Critical/, JSON.stringify(card.rows));
+    // On a phone the card leaves the conversation in view, and nothing is wider than the screen.
+    await s.setWindowRect(390, 844);
+    await sleep(300);
+    await shot(`record-card-phone${process.env.MURMUR_E2E_THEME ? "-dark" : ""}`);
+    const room = await s.exec("return { wide: document.documentElement.scrollWidth <= window.innerWidth + 1, card: document.querySelector('.record-card').getBoundingClientRect().height, log: document.querySelector('.log').getBoundingClientRect().height };");
+    assert.ok(room.wide, "nothing wider than the phone screen");
+    assert.ok(room.log >= 250 && room.card <= 844 / 2, `the card leaves room for the conversation: ${JSON.stringify(room)}`);
+    await s.setWindowRect(1100, 800);
+    await sleep(300);
+    await shot("record-card");
+    await s.setWindowRect(430, 860);
+    await sleep(300);
+
     const explain = await s.exec("return [...document.querySelectorAll('.record-card button')].findIndex(b => b.textContent === 'Explain results');");
     await s.click((await s.findAll(".record-card button"))[explain]);
     await answerDone(4);
     assert.ok((await lastAnswer()).length > 20);
+    // The answer is checked against the record: what the UI lists is what the check finds.
+    const raw = await s.exec("return window.__TAURI_INTERNALS__.invoke('chat_snapshot').then((v) => v.turns.at(-1)?.assistant ?? '');");
+    const check = await s.exec("return window.__TAURI_INTERNALS__.invoke('answer_check', { answer: arguments[0] });", raw);
+    if (check.issues.length > 0) {
+      await s.until(`const m = [...document.querySelectorAll('.msg.assistant')].pop(); return m.querySelectorAll('.check-result li').length === ${check.issues.length} && m.querySelectorAll('mark.check').length > 0;`, 10_000);
+    } else if (check.numbers_checked > 0) {
+      await s.until("return !!([...document.querySelectorAll('.msg.assistant')].pop().querySelector('.check-ok'));", 10_000);
+    }
+    console.log(`answer check: ${check.issues.length} issues (${check.issues.map((i) => i.kind).join(", ")}), ${check.numbers_checked} numbers checked`);
     await shot("record-explained");
+    await s.setWindowRect(1100, 800);
+    await sleep(300);
+    await shot("record-check");
+    await s.setWindowRect(430, 860);
+    await sleep(300);
   });
 
   await step(t, "a spoken question: partial transcript in the input, then the answer", async () => {

@@ -1,9 +1,11 @@
 // The conversation: messages, the input with mic and send/stop, a pinned record card, the
 // medical notice, and answers that grow token by token; a saved conversation shown again.
-import type { ChatEvent, ConversationView, Message, Task, TurnStats, VoiceTurnEvent } from "../../gen/bindings";
+import type { AnswerCheck, ChatEvent, ConversationView, Message, Task, TurnStats, VoiceTurnEvent } from "../../gen/bindings";
 import { AnswerView, describeStats } from "./answer";
+import { checkView, markIssues } from "./check";
 import { clear, h, HISTORY_ICON, icon, MIC_ICON } from "./dom";
-import { type Backend, toBackendError } from "./platform";
+import { type Backend, type RecordInfo, toBackendError } from "./platform";
+import { RecordCard } from "./record";
 
 const EXAMPLES = [
   "What does a high LDL cholesterol mean?",
@@ -51,6 +53,10 @@ export class ChatScreen {
   private stickToBottom = true;
   private pressStart = 0;
   record: { name: string } | null = null;
+  /** The record's card on screen (null without a record). */
+  card: RecordCard | null = null;
+  /** Counts the cards shown: a late answer about an earlier record is dropped. */
+  private cardGeneration = 0;
 
   constructor(
     private readonly backend: Backend,
@@ -176,6 +182,8 @@ export class ChatScreen {
 
   private userMessage(text: string): void {
     this.log.querySelector(".empty")?.remove();
+    // The conversation goes on: the record's card folds (once), to leave it the room.
+    this.card?.settle();
     this.log.append(h("div", { class: "msg user" }, h("p", {}, text)));
     this.stickToBottom = true;
     this.scroll();
@@ -197,15 +205,16 @@ export class ChatScreen {
       if (e.event === "token") pending.remove();
       const ended = view.apply(e);
       if (e.event === "trimmed") this.log.insertBefore(h("p", { class: "trimmed" }, "The conversation got too long: the oldest messages were set aside."), bubble);
-      this.scroll();
       if (ended) {
         pending.remove();
         bubble.removeAttribute("aria-busy");
         this.endAnswer(bubble, view);
         this.setStreaming(false);
         this.input.focus();
-        finish();
       }
+      // After the answer's end and its actions, so that they are in view too.
+      this.scroll();
+      if (ended) finish();
     };
     return { onEvent, done };
   }
@@ -220,6 +229,45 @@ export class ChatScreen {
     }
     if (end.kind === "stopped") bubble.append(h("p", { class: "stopped" }, STATE_NOTES.cancelled));
     this.answerActions(bubble, () => view.raw, end.stats, true);
+    // A whole answer is checked; a stopped one is not (its last words are cut off).
+    if (end.kind === "done") void this.checkAnswer(bubble, view);
+  }
+
+  /** Checks a finished answer: marks the words the check found and lists them below the answer,
+   * or says quietly that its numbers were found in the record. A failed check shows nothing. */
+  private async checkAnswer(bubble: HTMLElement, view: AnswerView): Promise<void> {
+    const raw = view.raw;
+    if (!raw.trim()) return;
+    let check: AnswerCheck;
+    try {
+      check = await this.backend.checkAnswer(raw);
+    } catch (e) {
+      console.warn("The answer check failed:", e);
+      return;
+    }
+    // After the frame the answer's last render may still be waiting for (it would undo the marks).
+    const schedule = this.options.schedule ?? ((cb: () => void) => requestAnimationFrame(() => cb()));
+    await new Promise<void>((resolve) => schedule(resolve));
+    // Regenerated meanwhile: that answer is gone.
+    if (!bubble.isConnected) return;
+    const shown = checkView(check, {
+      hasRecord: this.record != null,
+      showTable: this.card?.table ? () => this.card?.showTable() : null,
+    });
+    if (!shown) return;
+    // Showing the answer's end: the check comes into view with it.
+    const atEnd = this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < 120;
+    markIssues(view.element, raw, check.issues, shown.ids);
+    bubble.insertBefore(shown.element, bubble.querySelector(".answer-actions"));
+    if (atEnd && bubble === this.log.lastElementChild) {
+      this.stickToBottom = true;
+      this.scroll();
+    }
+    if (check.issues.length > 0) {
+      const n = check.issues.length;
+      this.live.append(h("p", {}, `${this.record ? "Checked against your record" : "Checked"}: ${n} ${n === 1 ? "thing" : "things"} to read with care, listed below the answer.`));
+      while (this.live.childElementCount > 3) this.live.firstElementChild?.remove();
+    }
   }
 
   /** Copy, Regenerate (the newest answer only: the backend redoes the last exchange) and Details. */
@@ -243,8 +291,12 @@ export class ChatScreen {
     clear(this.log);
     clear(this.live);
     this.status.textContent = "";
-    if (record) this.showRecord(SAVED_RECORD_NAME);
-    else this.hideRecord();
+    if (record) {
+      // The card at once, then what the backend read of the record.
+      this.showRecord(SAVED_RECORD_NAME, record, null, false);
+      if (messages.length > 0) this.card?.settle();
+      void this.loadCurrentRecord(record);
+    } else this.hideRecord();
     const last = messages[messages.length - 1];
     for (const m of messages) {
       if (m.role === "user") this.log.append(h("div", { class: "msg user" }, h("p", {}, m.text)));
@@ -347,8 +399,9 @@ export class ChatScreen {
 
   async attach(name: string, text: string): Promise<void> {
     this.status.textContent = "Reading your record…";
+    let info: RecordInfo;
     try {
-      await this.backend.attachRecord(text);
+      info = await this.backend.attachRecord(text);
     } catch (e) {
       const err = toBackendError(e);
       this.status.textContent = err.code === "llm.record_too_long"
@@ -357,20 +410,42 @@ export class ChatScreen {
       return;
     }
     this.status.textContent = "";
-    this.showRecord(name);
+    this.showRecord(name, text, info, true);
   }
 
-  private showRecord(name: string): void {
+  /** The card of a reopened conversation's record, with what the backend read of it. */
+  private async loadCurrentRecord(text: string): Promise<void> {
+    const generation = this.cardGeneration;
+    let info: RecordInfo | null;
+    try {
+      info = await this.backend.recordCurrent();
+    } catch (e) {
+      // The card keeps its name and tasks; the model has the record all the same.
+      console.warn("The attached record could not be read back:", e);
+      return;
+    }
+    if (!info || generation !== this.cardGeneration || !this.record) return;
+    const settled = this.log.querySelector(".msg") != null;
+    this.showRecord(this.record.name, text, info, false);
+    if (settled) this.card?.settle();
+  }
+
+  private showRecord(name: string, text: string | null, info: RecordInfo | null, fresh: boolean): void {
     this.record = { name };
+    this.cardGeneration += 1;
+    this.card = new RecordCard({
+      name, text, info, fresh,
+      tasks: TASKS.map((t) => ({ label: t.label, run: () => void this.runTask(t.task) })),
+      onRemove: () => void this.detach(),
+    });
     clear(this.recordSlot);
-    this.recordSlot.append(h("div", { class: "record-card", role: "region", "aria-label": "Attached record" },
-      h("div", { class: "record-head" }, h("strong", {}, name),
-        h("button", { type: "button", class: "quiet", onclick: () => void this.detach() }, "Remove")),
-      h("div", { class: "tasks" }, ...TASKS.map((t) => h("button", { type: "button", onclick: () => void this.runTask(t.task) }, t.label)))));
+    this.recordSlot.append(this.card.element);
   }
 
   private hideRecord(): void {
     this.record = null;
+    this.card = null;
+    this.cardGeneration += 1;
     clear(this.recordSlot);
   }
 

@@ -42,3 +42,5 @@ export const MIC_ICON = ["M12 14a3 3 0 0 0 3-3V5a3 3 0 0 0-6 0v6a3 3 0 0 0 3 3z"
 export const HISTORY_ICON = ["M3 12a9 9 0 1 0 2.64-6.36L3 8.3", "M3 3.5v4.8h4.8", "M12 7.5V12l3 2"];
 /** "More": three dots. */
 export const MORE_ICON = ["M5 12h.01", "M12 12h.01", "M19 12h.01"];
+/** "For your information": a circled i. */
+export const INFO_ICON = ["M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18z", "M12 16v-5", "M12 8h.01"];

@@ -1,9 +1,13 @@
 // The UI's one door to Rust: the generated bindings (gen/), Tauri channels and the file
 // picker and save dialog, behind an interface so that the views can be tested without Tauri.
 import type {
-  AboutView, ChatEvent, ConversationSummary, ConversationView, DownloadProgress, EngineError, ErrorCode, Imported,
-  ModelState, ModelsView, Settings, SettingsView, Task, VoiceTurnEvent,
+  AboutView, AnswerCheck, ChatEvent, ConversationSummary, ConversationView, DownloadProgress, EngineError, ErrorCode,
+  Imported, ModelState, ModelsView, RecordInfo_Serialize, Settings, SettingsView, Task, VoiceTurnEvent,
 } from "../../gen/bindings";
+
+/** An attached record as the parser read it (results, unread lines), its red flags, and
+ * whether the model reads only part of it. */
+export type RecordInfo = RecordInfo_Serialize;
 
 export interface Backend {
   listModels(): Promise<ModelsView>;
@@ -19,8 +23,14 @@ export interface Backend {
   voiceStart(answer: boolean, onEvent: (e: VoiceTurnEvent) => void): Promise<void>;
   voiceStop(): Promise<void>;
   voiceCancel(): Promise<void>;
-  attachRecord(text: string): Promise<void>;
+  /** Attaches a record and reads it into the model; returns what was read of it. */
+  attachRecord(text: string): Promise<RecordInfo>;
   detachRecord(): Promise<void>;
+  /** The attached record as read (after a conversation is reopened), or null without one. */
+  recordCurrent(): Promise<RecordInfo | null>;
+  /** Checks a finished answer against the attached record (numbers, statuses) and for
+   * dose- or diagnosis-like phrases. */
+  checkAnswer(answer: string): Promise<AnswerCheck>;
   taskMessage(task: Task): Promise<string>;
   getSettings(): Promise<SettingsView>;
   setSettings(settings: Settings): Promise<boolean>;
@@ -99,8 +109,10 @@ export async function tauriBackend(): Promise<Backend> {
     voiceStart: (answer, cb) => run(commands.voiceStart(answer, channel(cb))),
     voiceStop: () => run(commands.voiceStop()),
     voiceCancel: () => run(commands.voiceCancel()),
-    attachRecord: (text) => run(commands.recordAttach(text)),
+    attachRecord: (text) => call(commands.recordAttach(text)),
     detachRecord: () => run(commands.recordDetach()),
+    recordCurrent: () => call(commands.recordCurrent()),
+    checkAnswer: (answer) => call(commands.answerCheck(answer)),
     taskMessage: (task) => commands.recordTaskMessage(task, null),
     getSettings: () => call(commands.settingsGet()),
     setSettings: (s) => call(commands.settingsSet(s)),

@@ -1,8 +1,8 @@
-import { beforeEach, describe, expect, it } from "vitest";
-import type { TurnStats } from "../../gen/bindings";
-import { ChatScreen, NOTICE, STATE_NOTES } from "../src/chat";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import type { CheckIssue, TurnStats } from "../../gen/bindings";
+import { ChatScreen, NOTICE, SAVED_RECORD_NAME, STATE_NOTES } from "../src/chat";
 import { BackendError } from "../src/platform";
-import { conversation, FakeBackend, message, modelsView, summary } from "./fake";
+import { conversation, FakeBackend, labRow, message, modelsView, recordInfo, summary } from "./fake";
 
 const stats: TurnStats = {
   prompt_tokens: 40, reused_tokens: 0, prefilled_tokens: 40, generated_tokens: 3, dropped_turns: 0,
@@ -246,5 +246,226 @@ describe("a saved conversation in the chat", () => {
     expect(b).toBe(s.conversationsButton);
     b.click();
     expect(opened).toBe(1);
+  });
+});
+
+describe("the record card in the chat, and the check of answers", () => {
+  const panel = () => [
+    labRow(2, "Cholesterol, Total", "241", "mg/dL", "100-199", "above", { lab_flag: { text: "H", kind: "high" } }),
+    labRow(3, "HDL Cholesterol", "42", "mg/dL", "> 40", "within"),
+    labRow(4, "Potassium", "6.8", "mmol/L", "3.5-5.1", "above", { lab_flag: { text: "HH", kind: "critical_high" }, critical: true }),
+  ];
+  const flags = { items: ["Potassium 6.8 mmol/L (the lab marked it HH)"], lines: [4], advice: "Call your clinician today.", retest: "A new sample may be asked for." };
+  const issue = (kind: CheckIssue["kind"], answer: string, text: string, explanation: string, from = 0): CheckIssue => {
+    const start = answer.indexOf(text, from);
+    return { kind, text, start, end: start + text.length, explanation };
+  };
+  /** Asks, streams `answer` in two pieces and ends it (done unless told otherwise). */
+  async function answer(text: string, finish: TurnStats["finish"] = "stop") {
+    void screen.ask("Explain my results");
+    await tick();
+    backend.chat?.({ event: "token", data: text.slice(0, 7) });
+    backend.chat?.({ event: "token", data: text.slice(7) });
+    backend.chat?.({ event: "done", data: { ...stats, finish } });
+    await tick();
+    await tick();
+    return [...screen.element.querySelectorAll<HTMLElement>(".msg.assistant")].pop() as HTMLElement;
+  }
+
+  it("shows the attached record's results, red flags first, with the three tasks", async () => {
+    backend.recordInfo = recordInfo(panel(), { red_flags: flags });
+    await screen.attach("Pasted record", "LIPID PANEL\nCholesterol, Total   241  H  mg/dL   100-199\n");
+    const card = screen.element.querySelector(".record-card") as HTMLElement;
+    expect(card.querySelector(".red-flags[role=alert] li")?.textContent).toBe(flags.items[0]);
+    expect(Array.from(card.querySelectorAll("td.status")).map((td) => td.textContent)).toEqual(["▲ Above", "✓ Within", "▲ AboveCritical"]);
+    expect(card.querySelector(".record-sub")?.textContent).toContain("LIPID PANEL");
+    expect(screen.card?.table).toBe(card.querySelector("table"));
+    (Array.from(card.querySelectorAll("button")).find((b) => b.textContent === "Summarise") as HTMLButtonElement).click();
+    await tick();
+    expect(backend.calls).toContain("send TASK summarise");
+  });
+
+  it("marks the words the check found and lists them with their reasons below the answer", async () => {
+    backend.recordInfo = recordInfo(panel(), { red_flags: flags });
+    await screen.attach("labs.txt", "LIPID PANEL\n…");
+    const text = "Your potassium is **6.8** mmol/L, which is low. Your LDL is 160 mg/dL. You should take 20 mg of atorvastatin.";
+    backend.check = {
+      issues: [
+        issue("unmatched_number", text, "160 mg/dL", "No LDL value is in your record."),
+        issue("contradiction", text, "low", "Your record puts potassium above its range."),
+        issue("dose", text, "take 20 mg of atorvastatin", "Doses are for your clinician to decide."),
+      ],
+      mentions: [{ row: 2, stated: "below", agrees: false }],
+      numbers_checked: 2,
+    };
+    const bubble = await answer(text);
+    expect(backend.calls).toContain(`check ${text}`);
+    const marks = Array.from(bubble.querySelectorAll<HTMLElement>(".answer-body mark.check"));
+    expect(marks.map((m) => [m.className.replace(" check-end", ""), m.textContent])).toEqual([
+      ["check check-contradiction", "low"],
+      ["check check-unmatched_number", "160 mg/dL"],
+      ["check check-dose", "take 20 mg of atorvastatin"],
+    ]);
+    // "low" is the word, not the "low" inside another word; the answer's own text is unchanged.
+    expect(bubble.querySelector(".answer-body")?.textContent?.trim()).toBe(text.replace(/\*\*/g, ""));
+    // Each mark is described by its reason, which is listed below the answer with its label.
+    const section = bubble.querySelector(".check-result") as HTMLElement;
+    const heading = document.getElementById(section.getAttribute("aria-labelledby") ?? "");
+    expect(heading?.textContent).toBe("Checked against your record");
+    for (const m of marks) {
+      const why = document.getElementById(m.getAttribute("aria-describedby") ?? "");
+      expect(section.contains(why)).toBe(true);
+      expect(m.title).toContain(why?.textContent ?? "-");
+    }
+    expect(Array.from(section.querySelectorAll("li")).map((li) => [li.querySelector(".check-label")?.textContent, li.querySelector(".check-why")?.textContent])).toEqual([
+      ["Number not in your record", "No LDL value is in your record."],
+      ["Doesn't match your record", "Your record puts potassium above its range."],
+      ["Sounds like dosing advice", "Doses are for your clinician to decide."],
+    ]);
+    expect(section.querySelector(".check-issue-dose .check-words")?.textContent).toBe(" “take 20 mg of atorvastatin”");
+    // Between the answer and its actions.
+    expect(section.nextElementSibling?.classList.contains("answer-actions")).toBe(true);
+    // The way to the table opens the folded card and moves there.
+    screen.card?.setExpanded(false);
+    (Array.from(section.querySelectorAll("button")).find((b) => b.textContent === "Show the results table") as HTMLButtonElement).click();
+    expect(screen.card?.expanded).toBe(true);
+    expect(document.activeElement).toBe(screen.card?.table);
+  });
+
+  it("marks words that markdown split, and the same occurrence as in the answer", async () => {
+    await screen.attach("labs.txt", "LIPID PANEL\n…");
+    const text = "HDL 42 mg/dL is fine.\n\nYour potassium of **6.8 mmol**/L and again 6.8 mmol/L here.";
+    backend.check = { issues: [issue("unmatched_number", text, "6.8 mmol/L", "Not this one.", text.indexOf("again"))], mentions: [], numbers_checked: 3 };
+    const bubble = await answer(text);
+    const marks = Array.from(bubble.querySelectorAll(".answer-body mark.check"));
+    expect(marks.map((m) => m.textContent)).toEqual(["6.8 mmol/L"]);
+    expect(marks[0].previousSibling?.textContent).toBe("/L and again ");
+    // Words across two elements: one mark in each, described alike.
+    const split = "Your **potassium 6.8** mmol/L is high.";
+    backend.check = { issues: [{ kind: "unmatched_number", text: "6.8** mmol/L", start: 0, end: 1, explanation: "Not in it." }], mentions: [], numbers_checked: 1 };
+    const second = await answer(split);
+    const parts = Array.from(second.querySelectorAll(".answer-body mark.check"));
+    expect(parts.map((m) => m.textContent)).toEqual(["6.8", " mmol/L"]);
+    expect(new Set(parts.map((m) => m.getAttribute("aria-describedby"))).size).toBe(1);
+    expect(parts[0].parentElement?.tagName).toBe("STRONG");
+  });
+
+  it("keeps hostile words of an answer as text when it marks them", async () => {
+    await screen.attach("labs.txt", "LIPID PANEL\n…");
+    const text = "Take `<img src=x onerror=window.pwned=1>` 20 mg and <b>rest</b> now.";
+    const hostile = "<img src=x onerror=window.pwned=1> 20 mg";
+    backend.check = {
+      issues: [{ kind: "dose", text: hostile, start: 6, end: 6 + hostile.length, explanation: "<script>window.pwned=2</script>Doses are for your clinician." }],
+      mentions: [], numbers_checked: 0,
+    };
+    const bubble = await answer(text);
+    const marks = Array.from(bubble.querySelectorAll(".answer-body mark.check"));
+    expect(marks.map((m) => m.textContent).join("")).toBe(hostile);
+    expect(bubble.querySelectorAll("img, script, [onerror]")).toHaveLength(0);
+    expect(bubble.querySelector(".check-why")?.textContent).toBe("<script>window.pwned=2</script>Doses are for your clinician.");
+    expect(bubble.querySelector(".check-words")?.textContent).toContain(hostile);
+    expect((window as unknown as { pwned?: number }).pwned).toBeUndefined();
+  });
+
+  it("says quietly how many numbers it found in the record, and nothing without a record", async () => {
+    await screen.attach("labs.txt", "LIPID PANEL\n…");
+    backend.check = { issues: [], mentions: [], numbers_checked: 3 };
+    let bubble = await answer("Your HDL of 42 mg/dL and cholesterol of 241 mg/dL, potassium 6.8.");
+    expect(bubble.querySelector(".check-ok")?.textContent).toBe("✓ 3 numbers checked against your record");
+    expect(bubble.querySelector(".check-result, mark")).toBeNull();
+    backend.check = { issues: [], mentions: [], numbers_checked: 0 };
+    bubble = await answer("Ask your clinician.");
+    expect(bubble.querySelector(".check-ok, .check-result")).toBeNull();
+    // Without a record only phrases are checked; nothing found, nothing said.
+    (Array.from(screen.element.querySelectorAll(".record-card button")).find((b) => b.textContent === "Remove") as HTMLButtonElement).click();
+    await tick();
+    backend.check = { issues: [], mentions: [], numbers_checked: 2 };
+    bubble = await answer("LDL is often measured in mg/dL, 100 or 130.");
+    expect(bubble.querySelector(".check-ok, .check-result")).toBeNull();
+    // …and something found is said without naming a record, with no way to a table.
+    const text = "You have diabetes.";
+    backend.check = { issues: [issue("diagnosis", text, "You have diabetes", "Only your clinician can say this.")], mentions: [], numbers_checked: 0 };
+    bubble = await answer(text);
+    expect(bubble.querySelector(".check-head")?.textContent).toBe("A note on this answer");
+    expect(bubble.querySelector(".check-label")?.textContent).toBe("Sounds like a diagnosis");
+    expect(bubble.querySelector(".show-table")).toBeNull();
+  });
+
+  it("does not check a stopped or failed answer, and shows nothing when the check fails", async () => {
+    await screen.attach("labs.txt", "LIPID PANEL\n…");
+    backend.check = { issues: [issue("dose", "Take 20 mg daily.", "20 mg", "Doses are for your clinician.")], mentions: [], numbers_checked: 1 };
+    const stopped = await answer("Take 20 mg daily.", "cancelled");
+    expect(stopped.querySelector(".stopped")).not.toBeNull();
+    expect(backend.calls.filter((c) => c.startsWith("check"))).toHaveLength(0);
+    expect(stopped.querySelector("mark, .check-result, .check-ok")).toBeNull();
+    void screen.ask("Again?");
+    await tick();
+    backend.chat?.({ event: "token", data: "Take 20 mg" });
+    backend.chat?.({ event: "error", data: { code: "llm.inference", message: "inference failed" } });
+    await tick();
+    expect(backend.calls.filter((c) => c.startsWith("check"))).toHaveLength(0);
+    // A check that fails: logged, not shown.
+    backend.checkError = new BackendError("worker.stopped", "the worker stopped");
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const done = await answer("Take 20 mg daily.");
+    expect(backend.calls.filter((c) => c.startsWith("check"))).toHaveLength(1);
+    expect(done.querySelector("mark, .check-result, .check-ok")).toBeNull();
+    expect(warn).toHaveBeenCalled();
+    warn.mockRestore();
+  });
+
+  it("checks a regenerated answer too", async () => {
+    await screen.attach("labs.txt", "LIPID PANEL\n…");
+    backend.check = { issues: [], mentions: [], numbers_checked: 1 };
+    await answer("HDL 42 mg/dL.");
+    (Array.from(screen.element.querySelectorAll(".answer-actions button")).find((b) => b.textContent === "Regenerate") as HTMLButtonElement).click();
+    await tick();
+    const text = "Your HDL is 52 mg/dL.";
+    backend.check = { issues: [issue("unmatched_number", text, "52 mg/dL", "Your record says 42 mg/dL.")], mentions: [], numbers_checked: 1 };
+    backend.chat?.({ event: "token", data: text });
+    backend.chat?.({ event: "done", data: stats });
+    await tick();
+    await tick();
+    expect(backend.calls.filter((c) => c.startsWith("check"))).toEqual(["check HDL 42 mg/dL.", `check ${text}`]);
+    expect(screen.element.querySelectorAll(".msg.assistant")).toHaveLength(1);
+    expect(screen.element.querySelector(".msg.assistant mark.check")?.textContent).toBe("52 mg/dL");
+  });
+
+  it("shows a reopened conversation's record whole, from what the backend read of it", async () => {
+    backend.currentRecord = recordInfo(panel(), { red_flags: flags, unread: [{ line: 6, text: "See note", reason: "no value" }] });
+    screen.showConversation(conversation(summary(5, "Explain", 1, { has_record: true }), [
+      message(1, "user", "Explain my results"),
+      message(2, "assistant", "Your potassium is high."),
+    ], "LIPID PANEL\nCholesterol, Total   241  H  mg/dL   100-199\n"));
+    // At once: its name and tasks; then its results.
+    expect(screen.element.querySelector(".record-card")?.textContent).toContain(SAVED_RECORD_NAME);
+    await tick();
+    expect(backend.calls).toContain("recordCurrent");
+    const card = screen.element.querySelector(".record-card") as HTMLElement;
+    expect(card.querySelector(".record-sub")?.textContent).toBe("LIPID PANEL · 3 results · 2 outside their range");
+    expect(Array.from(card.querySelectorAll("td.status")).map((td) => td.textContent)).toEqual(["▲ Above", "✓ Within", "▲ AboveCritical"]);
+    // The banner is there, but not announced as news.
+    expect(card.querySelector(".red-flags li")?.textContent).toBe(flags.items[0]);
+    expect(card.querySelector(".red-flags")?.hasAttribute("role")).toBe(false);
+    expect(card.querySelector("details.unread summary")?.textContent).toBe("1 line could not be read");
+    expect(Array.from(card.querySelectorAll(".tasks button")).map((b) => b.textContent)).toEqual(["Explain results", "Summarise", "Prepare questions for my visit"]);
+    expect(screen.record).toEqual({ name: SAVED_RECORD_NAME });
+  });
+
+  it("keeps the plain card when the record cannot be read back, and drops a late reading", async () => {
+    backend.currentRecordError = new BackendError("worker.stopped", "the worker stopped");
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    screen.showConversation(conversation(summary(5, "Explain", 1, { has_record: true }), [message(1, "user", "Hi")], "A record"));
+    await tick();
+    expect(screen.element.querySelector(".record-card")?.textContent).toContain(SAVED_RECORD_NAME);
+    expect(screen.element.querySelector(".record-card table")).toBeNull();
+    warn.mockRestore();
+    // A reading that comes after another conversation was opened is not shown.
+    backend.currentRecordError = null;
+    backend.currentRecord = recordInfo(panel());
+    screen.showConversation(conversation(summary(5, "Explain", 1, { has_record: true }), [message(1, "user", "Hi")], "A record"));
+    screen.showConversation(conversation(summary(6, "Hi", 1), [message(1, "user", "Hi")]));
+    await tick();
+    expect(screen.element.querySelector(".record-card")).toBeNull();
   });
 });

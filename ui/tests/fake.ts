@@ -1,9 +1,10 @@
 // A backend for view tests: records calls and lets the test drive the streams. (The real one
 // is exercised end to end in the app window.)
 import type {
-  ChatEvent, ConversationSummary, ConversationView, DownloadProgress, Message, ModelState, ModelsView, Settings, VoiceTurnEvent,
+  AnswerCheck, ChatEvent, ConversationSummary, ConversationView, DownloadProgress, LabRow_Serialize, Message, ModelState,
+  ModelsView, RedFlags, Settings, VoiceTurnEvent,
 } from "../../gen/bindings";
-import { type Backend, BackendError } from "../src/platform";
+import { type Backend, BackendError, type RecordInfo } from "../src/platform";
 
 export class FakeBackend implements Backend {
   calls: string[] = [];
@@ -11,6 +12,14 @@ export class FakeBackend implements Backend {
   voice: ((e: VoiceTurnEvent) => void) | null = null;
   downloads = new Map<string, { progress: (p: DownloadProgress) => void; resolve: () => void; reject: (e: unknown) => void }>();
   attachError: BackendError | null = null;
+  /** What attachRecord says it read (the parsed record, red flags, reduced). */
+  recordInfo: RecordInfo = recordInfo([]);
+  /** What recordCurrent returns (a reopened conversation's record), and an error it throws. */
+  currentRecord: RecordInfo | null = null;
+  currentRecordError: BackendError | null = null;
+  /** What checkAnswer finds, and an error it throws. */
+  check: AnswerCheck = { issues: [], mentions: [], numbers_checked: 0 };
+  checkError: BackendError | null = null;
   voiceError: BackendError | null = null;
   importError: BackendError | null = null;
   removeError: BackendError | null = null;
@@ -58,6 +67,17 @@ export class FakeBackend implements Backend {
   async attachRecord(text: string) {
     this.calls.push(`attach ${text.length}`);
     if (this.attachError) throw this.attachError;
+    return this.recordInfo;
+  }
+  async recordCurrent() {
+    this.calls.push("recordCurrent");
+    if (this.currentRecordError) throw this.currentRecordError;
+    return this.currentRecord;
+  }
+  async checkAnswer(answer: string) {
+    this.calls.push(`check ${answer}`);
+    if (this.checkError) throw this.checkError;
+    return this.check;
   }
   async detachRecord() { this.calls.push("detach"); }
   async taskMessage(task: string) { return `TASK ${task}`; }
@@ -142,4 +162,21 @@ export function modelsView(installed: boolean): ModelsView {
     loaded_llm: null,
     loaded_asr: null,
   };
+}
+
+/** One parsed result line (as the record parser reports it). */
+export function labRow(line: number, analyte: string, value: string, unit: string | null, range: string | null,
+  status: LabRow_Serialize["status"], more: Partial<LabRow_Serialize> = {}): LabRow_Serialize {
+  return {
+    line, analyte, canonical: null,
+    value: { text: value, number: Number.parseFloat(value.replace(/^[<>=]+/, "")), qualifier: null },
+    unit,
+    range: range == null ? null : { text: range, low: null, high: null, low_inclusive: true, high_inclusive: true },
+    lab_flag: null, status, critical: false, flags_disagree: false, ...more,
+  };
+}
+
+/** What the backend read of an attached record. */
+export function recordInfo(rows: LabRow_Serialize[], more: { red_flags?: RedFlags | null; reduced?: boolean; unread?: RecordInfo["parsed"]["unread"] } = {}): RecordInfo {
+  return { parsed: { rows, unread: more.unread ?? [], decimal_comma: false }, red_flags: more.red_flags ?? null, reduced: more.reduced ?? false };
 }

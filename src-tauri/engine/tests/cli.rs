@@ -240,3 +240,61 @@ fn a_kill_during_a_saved_answer_keeps_the_conversation_and_the_chat_resumes_from
     let show = murmur().arg("--data-dir").arg(dir.path()).args(["history", "show"]).arg(list[0].id.to_string()).output().expect("show");
     assert!(!show.status.success() && String::from_utf8_lossy(&show.stderr).contains("no conversation"));
 }
+
+const LAB_PANEL: &str = "LIPID PANEL\nPatient: Test Person\nCholesterol, Total   241  H  mg/dL   100-199\nHDL Cholesterol   42   mg/dL   > 40\nPotassium   6.8   HH   mmol/L   3.5-5.1\nHemoglobin    see comment 2\n";
+
+/// `murmur record parse` prints the table, the red flags and the lines it could not read;
+/// `--json` the same as data.
+#[test]
+fn record_parse_prints_the_table_red_flags_and_unread_lines() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("panel.txt");
+    std::fs::write(&file, LAB_PANEL).expect("write");
+    let (_, out, _) = run_reading_stdout(murmur().args(["record", "parse"]).arg(&file));
+    let line = |name: &str| out.lines().find(|l| l.contains(name)).unwrap_or_else(|| panic!("{name} in {out}")).to_string();
+    assert!(line("Cholesterol, Total").contains("▲ above"), "{out}");
+    assert!(line("HDL Cholesterol").contains("✓ within"), "{out}");
+    assert!(line("Potassium").contains("▲ above URGENT"), "{out}");
+    assert!(out.contains("Urgent results in this record") && out.contains("call emergency services"), "{out}");
+    assert!(out.contains("line 6: Hemoglobin    see comment 2"), "{out}");
+    let (_, json, _) = run_reading_stdout(murmur().args(["record", "parse", "--json"]).arg(&file));
+    let v: serde_json::Value = serde_json::from_str(json.trim()).expect("one JSON line");
+    assert_eq!(v["rows"].as_array().map(Vec::len), Some(3));
+    assert_eq!(v["rows"][1]["status"], "within");
+    assert_eq!(v["rows"][1]["canonical"], "hdl");
+    assert_eq!(v["unread"][0]["line"], 6);
+    assert_eq!(v["red_flags"]["lines"][0], 5);
+    // A file that does not exist is named.
+    let out = murmur().args(["record", "parse", "/nonexistent/panel.txt"]).output().expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read record /nonexistent/panel.txt"));
+}
+
+/// `murmur ask --task explain --record F --check` shows the red flags before the answer and
+/// checks the answer after it; `--json` carries the answer, the parsed record and the check,
+/// and the check's numbers are the answer's own.
+#[test]
+fn ask_with_a_record_shows_red_flags_first_and_checks_the_answer() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("panel.txt");
+    std::fs::write(&file, LAB_PANEL).expect("write");
+    let (_, out, err) =
+        run_reading_stdout(murmur().args(["--greedy", "--max-tokens", "48", "--ctx", "2048", "ask", "--task", "explain", "--check", "--record"]).arg(&file));
+    assert!(out.starts_with("Urgent results in this record:\n  • Potassium 6.8 mmol/L"), "the fixed red-flag message comes first: {out}");
+    assert!(err.contains("[check] "), "{err}");
+    let (_, json, _) =
+        run_reading_stdout(murmur().args(["--greedy", "--max-tokens", "48", "--ctx", "2048", "ask", "--task", "explain", "--json", "--record"]).arg(&file));
+    let v: serde_json::Value = serde_json::from_str(json.trim()).expect("one JSON object");
+    let answer = v["answer"].as_str().expect("answer");
+    assert!(!answer.is_empty());
+    assert_eq!(v["record"]["rows"].as_array().map(Vec::len), Some(3));
+    assert_eq!(v["record_table"], true);
+    assert!(v["red_flags"]["items"][0].as_str().is_some_and(|i| i.contains("Potassium")));
+    // Every issue's text is where the check says it is in the answer.
+    let utf16: Vec<u16> = answer.encode_utf16().collect();
+    for issue in v["check"]["issues"].as_array().expect("issues") {
+        let (s, e) = (issue["start"].as_u64().expect("start") as usize, issue["end"].as_u64().expect("end") as usize);
+        assert_eq!(String::from_utf16_lossy(&utf16[s..e]), issue["text"].as_str().expect("text"));
+    }
+    assert!(v["check"]["numbers_checked"].is_u64());
+}

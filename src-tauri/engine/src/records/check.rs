@@ -87,12 +87,14 @@ static STATUS_WORDS: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// "not", "isn't" … just before a status word: the claim is not read.
 static NEGATION: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\b(?:not|n't|no|never|neither|nor)\b[\w\s]{0,12}$"));
+/// "if", "whether", "in case": what follows is not a claim about the result.
+static HYPOTHETICAL: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\b(?:if|whether|in\s+case|when)\b"));
 /// "high-density", "low-fat", "high blood pressure": not statuses.
 static NOT_A_STATUS: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)^[\s-]*(?:density|fat|sensitivity|blood\s+pressure|risk|dose|quality|-)"));
 /// Words that tie a claim to the person's own result, not to the test in general.
 static PERSONAL: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\b(?:your|my|this\s+(?:result|value|level|number)|the\s+(?:result|value)|came\s+back|is\s+at)\b"));
 static CLAUSE_BREAK: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(?i);|\bbut\b|\bwhile\b|\bwhereas\b|\balthough\b|\bhowever\b|\bwhich\s+is\s+(?:a|the)\s+(?:good|bad)\b"));
+    LazyLock::new(|| re(r"(?i)\bbut\b|\bwhile\b|\bwhereas\b|\balthough\b|\bhowever\b|\bwhich\s+is\s+(?:a|the)\s+(?:good|bad)\b"));
 
 static DOSE: LazyLock<Regex> = LazyLock::new(|| {
     re(r"(?ix)
@@ -165,7 +167,8 @@ fn numbers_in(text: &str, decimal_comma: bool, small_counts: bool) -> Vec<Stated
             .captures(after)
             .and_then(|c| c.get(1))
             .map(|u| u.as_str().trim_end_matches(['.', ',']))
-            .filter(|u| super::line::is_unit(u));
+            // A lone "L" or "H" after a number is a lab flag far more often than litres.
+            .filter(|u| super::line::is_unit(u) && !matches!(*u, "L" | "l" | "H" | "A"));
         if glued && unit.is_none() {
             continue; // "1st", "3rd", "2x"
         }
@@ -265,56 +268,81 @@ fn mentions_in(text: &str, rows: &[LabRow]) -> Vec<(usize, usize, usize)> {
     kept
 }
 
-/// Sentences and clauses: (start, end) byte spans of `text`.
-fn clauses(text: &str) -> Vec<(usize, usize)> {
+/// A clause of an answer: its byte span, and whether its sentence is a question.
+struct Clause {
+    start: usize,
+    end: usize,
+    question: bool,
+}
+
+/// Sentences cut into clauses.
+fn clauses(text: &str) -> Vec<Clause> {
     let mut out = Vec::new();
     let mut start = 0;
     let bytes = text.as_bytes();
-    let cut = |s: usize, e: usize, out: &mut Vec<(usize, usize)>| {
+    let cut = |s: usize, e: usize, question: bool, out: &mut Vec<Clause>| {
         let mut from = s;
         for m in CLAUSE_BREAK.find_iter(&text[s..e]) {
-            out.push((from, s + m.start()));
+            out.push(Clause { start: from, end: s + m.start(), question });
             from = s + m.end();
         }
-        out.push((from, e));
+        out.push(Clause { start: from, end: e, question });
     };
     for (i, &b) in bytes.iter().enumerate() {
         let sentence_end = b == b'\n' || (matches!(b, b'.' | b'!' | b'?') && bytes.get(i + 1).is_none_or(|n| n.is_ascii_whitespace()));
         if sentence_end {
-            cut(start, i, &mut out);
+            cut(start, i, b == b'?', &mut out);
             start = i + 1;
         }
     }
-    cut(start, text.len(), &mut out);
-    out.retain(|(s, e)| e > s);
+    cut(start, text.len(), text.trim_end().ends_with('?'), &mut out);
+    out.retain(|c| c.end > c.start);
     out
 }
 
+/// The statuses a clause gives tests: (row, status, span of the status words). Negated words,
+/// words after "if"/"whether", and a clause that gives one test two different statuses ("too
+/// high or too low") claim nothing.
+fn clause_claims(clause: &str, mentions: &[(usize, usize, usize)]) -> Vec<(usize, Status, usize, usize)> {
+    let mut claims: Vec<(usize, Status, usize, usize)> = Vec::new();
+    for m in STATUS_WORDS.captures_iter(clause) {
+        let Some(whole) = m.get(0) else { continue };
+        let stated = if m.name("within").is_some() {
+            Status::Within
+        } else if m.name("above").is_some() {
+            Status::Above
+        } else {
+            Status::Below
+        };
+        let before = &clause[..whole.start()];
+        if NEGATION.is_match(before) || NOT_A_STATUS.is_match(&clause[whole.end()..]) || HYPOTHETICAL.is_match(before) {
+            continue;
+        }
+        // The test named nearest before the words (else the first after them).
+        let Some(&(row, ..)) = mentions.iter().rev().find(|(_, s, _)| *s < whole.start()).or_else(|| mentions.iter().find(|(_, s, _)| *s >= whole.end())) else {
+            continue;
+        };
+        claims.push((row, stated, whole.start(), whole.end()));
+    }
+    let torn: Vec<usize> = claims.iter().filter(|a| claims.iter().any(|b| a.0 == b.0 && a.1 != b.1)).map(|a| a.0).collect();
+    claims.retain(|c| !torn.contains(&c.0));
+    claims
+}
+
 fn check_statuses(answer: &str, record: &ParsedRecord, check: &mut AnswerCheck) {
-    for (cs, ce) in clauses(answer) {
+    for Clause { start: cs, end: ce, question } in clauses(answer) {
+        // A question ("Is my sugar too high or too low?") claims nothing.
+        if question {
+            continue;
+        }
         let clause = &answer[cs..ce];
         let mentions = mentions_in(clause, &record.rows);
         if mentions.is_empty() {
             continue;
         }
-        for m in STATUS_WORDS.captures_iter(clause) {
-            let Some(whole) = m.get(0) else { continue };
-            let stated = if m.name("within").is_some() {
-                Status::Within
-            } else if m.name("above").is_some() {
-                Status::Above
-            } else {
-                Status::Below
-            };
-            if NEGATION.is_match(&clause[..whole.start()]) || NOT_A_STATUS.is_match(&clause[whole.end()..]) {
-                continue;
-            }
-            // The test named nearest before the word (else the first after it).
-            let Some(&(row_index, ..)) =
-                mentions.iter().rev().find(|(_, s, _)| *s < whole.start()).or_else(|| mentions.iter().find(|(_, s, _)| *s >= whole.end()))
-            else {
-                continue;
-            };
+        let claims = clause_claims(clause, &mentions);
+        for (row_index, stated, whole_start, whole_end) in claims {
+            let whole = whole_start..whole_end;
             let row = &record.rows[row_index];
             if !matches!(row.status, Status::Below | Status::Within | Status::Above) {
                 continue;
@@ -343,7 +371,7 @@ fn check_statuses(answer: &str, record: &ParsedRecord, check: &mut AnswerCheck) 
                     row.value_with_unit(),
                     row.status.words()
                 );
-                check.issues.push(issue(answer, IssueKind::Contradiction, cs + whole.start(), cs + whole.end(), explanation));
+                check.issues.push(issue(answer, IssueKind::Contradiction, cs + whole.start, cs + whole.end, explanation));
             }
         }
     }
@@ -387,6 +415,15 @@ results mean for you.";
         let agreed: Vec<u32> = c.mentions.iter().filter(|m| m.agrees).map(|m| m.row).collect();
         assert_eq!(agreed, vec![1, 2, 0], "{:?}", c.mentions);
         assert!(c.numbers_checked >= 6);
+    }
+
+    #[test]
+    fn statuses_copied_from_the_table_count_as_named() {
+        let c = check("HDL Cholesterol: 42 mg/dL; reference range above 40; status: within the range (above 40).\n\
+LDL Cholesterol: 160 mg/dL; reference range below 100; status: above the range (below 100); the lab marked it H.");
+        assert!(c.issues.is_empty(), "{:?}", c.issues);
+        let named: Vec<(u32, Status)> = c.mentions.iter().filter(|m| m.agrees).map(|m| (m.row, m.stated)).collect();
+        assert_eq!(named, vec![(0, Status::Within), (2, Status::Above)]);
     }
 
     #[test]
@@ -442,6 +479,15 @@ results mean for you.";
 
     #[test]
     fn general_statements_and_negations_are_not_claims() {
+        for text in [
+            "High LDL cholesterol can raise the risk of heart disease. Your HDL is not low.",
+            "Is there a possibility that my HDL cholesterol is too low?",
+            "Ask whether your HDL could be low.",
+            "Your HDL cholesterol can be too high or too low for many reasons",
+        ] {
+            let c = check(text);
+            assert_eq!(c.count(IssueKind::Contradiction), 0, "{text}: {:?}", c.issues);
+        }
         let c = check("High LDL cholesterol can raise the risk of heart disease. Your HDL is not low.");
         assert_eq!(c.count(IssueKind::Contradiction), 0, "{:?}", c.issues);
     }

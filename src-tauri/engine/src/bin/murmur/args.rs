@@ -129,6 +129,21 @@ pub enum RecordCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Check an answer (a text file, or `-` for stdin) against a record: numbers not found in
+    /// it or in the questions, statuses that contradict the computed ones, dose- and
+    /// diagnosis-like phrases.
+    Check {
+        /// The record (text file).
+        record: PathBuf,
+        /// The answer (text file; `-`: stdin).
+        answer: PathBuf,
+        /// What the person asked (its numbers count as known); repeat for several.
+        #[arg(long)]
+        question: Vec<String>,
+        /// The check as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Args, Debug)]

@@ -36,6 +36,22 @@ pub fn run(command: &RecordCommand) -> Result<()> {
             }
             Ok(())
         }
+        RecordCommand::Check { record, answer, question, json } => {
+            let text = std::fs::read_to_string(record).map_err(|e| format!("cannot read record {}: {e}", record.display()))?;
+            let answer_text = if answer.as_os_str() == "-" {
+                std::io::read_to_string(std::io::stdin()).map_err(|e| format!("cannot read the answer from stdin: {e}"))?
+            } else {
+                std::fs::read_to_string(answer).map_err(|e| format!("cannot read answer {}: {e}", answer.display()))?
+            };
+            let asked: Vec<&str> = question.iter().map(String::as_str).collect();
+            let check = records::check_answer(&answer_text, &records::parse(&text), &text, &asked);
+            if *json {
+                println!("{}", serde_json::to_string(&check)?);
+            } else {
+                print_check(&check);
+            }
+            Ok(())
+        }
     }
 }
 
