@@ -103,7 +103,9 @@ def select_reports(reports, count, seed, max_rows):
         if number == 0 and len(chosen) < count and reports:
             warn(f"only {len(chosen)} reports have <= {max_rows} rows and an out-of-range row; "
                  f"taking {min(count, len(reports)) - len(chosen)} others")
-    return sorted(chosen, key=lambda r: r["file"])
+    # In the order picked: the first k of them are what `--count k` picks, so a run stopped
+    # part-way is scored with a smaller --count on exactly the answers it has.
+    return chosen
 
 
 # ----------------------------------------------------------------------------------------------
@@ -202,16 +204,16 @@ def sha256_file(path):
 
 
 def make_jobs(binary, models, conditions, reports, max_tokens, ctx):
-    """One job per (model, report, condition), in that nesting (so the two conditions of a
-    report run one after the other and a partial run compares them on the same reports)."""
+    """One job per (report, model, condition), in that nesting: reports in the order picked, so
+    that a run stopped part-way has every model and condition on the same first reports."""
     binary_stamp = file_stamp(shutil.which(binary) or binary)
+    model_stamps = {name: file_stamp(path) for name, path in models}
     jobs = []
-    for name, path in models:
-        model_stamp = file_stamp(path)
-        for report in reports:
-            digest = sha256_file(report["path"])
+    for report in reports:
+        digest = sha256_file(report["path"])
+        for name, path in models:
             for condition in conditions:
-                settings = {"model": model_stamp, "binary": binary_stamp, "report_sha256": digest,
+                settings = {"model": model_stamps[name], "binary": binary_stamp, "report_sha256": digest,
                             "max_tokens": max_tokens, "ctx": ctx, "task": "explain", "greedy": True}
                 jobs.append({"model": name, "condition": condition, "report": report["file"],
                              "truth": report, "settings": settings,

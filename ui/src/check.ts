@@ -22,10 +22,15 @@ const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 const MARKUP = /[*`]/g;
 
 /** A pattern for the words as rendered: without markdown's marks, any whitespace run (a line
- * break in the source) matching any other. */
-function pattern(words: string): RegExp | null {
-  const parts = words.replace(MARKUP, "").trim().split(/\s+/).filter(Boolean).map(escape);
-  return parts.length ? new RegExp(parts.join("\\s+"), "g") : null;
+ * break in the source) matching any other; whole words ("6.8" not inside "16.8") when `whole`. */
+function pattern(words: string, whole: boolean): RegExp | null {
+  const bare = words.replace(MARKUP, "").trim();
+  const parts = bare.split(/\s+/).filter(Boolean).map(escape);
+  if (!parts.length) return null;
+  const word = /[\p{L}\p{N}]/u;
+  const before = whole && word.test(bare[0]) ? "(?<![\\p{L}\\p{N}])" : "";
+  const after = whole && word.test(bare[bare.length - 1]) ? "(?![\\p{L}\\p{N}])" : "";
+  return new RegExp(before + parts.join("\\s+") + after, "gu");
 }
 
 /** Wraps the words of each issue in `root` (the rendered answer) in <mark class="check
@@ -40,8 +45,7 @@ export function markIssues(root: HTMLElement, raw: string, issues: CheckIssue[],
 }
 
 function markOne(root: HTMLElement, raw: string, issue: CheckIssue, describedBy: string): boolean {
-  const re = pattern(issue.text);
-  if (!re) return false;
+  if (!pattern(issue.text, false)) return false;
   // The answer's text as rendered, with where each text node starts in it.
   const nodes: { node: Text; start: number }[] = [];
   let all = "";
@@ -50,7 +54,13 @@ function markOne(root: HTMLElement, raw: string, issue: CheckIssue, describedBy:
     nodes.push({ node: n as Text, start: all.length });
     all += (n as Text).data;
   }
-  const matches = Array.from(all.matchAll(re));
+  // Whole words if they are there so; else as they are (the check's words may be part of one).
+  let re = pattern(issue.text, true) as RegExp;
+  let matches = Array.from(all.matchAll(re));
+  if (matches.length === 0) {
+    re = pattern(issue.text, false) as RegExp;
+    matches = Array.from(all.matchAll(re));
+  }
   if (matches.length === 0) return false;
   // The same occurrence as in the raw answer (the third "6.8" marks the third).
   const before = Array.from(raw.slice(0, Math.max(0, issue.start)).replace(MARKUP, "").matchAll(re)).length;

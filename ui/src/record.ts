@@ -103,7 +103,7 @@ export class RecordCard {
     this.element = h("section", { class: "record-card", role: "region", "aria-labelledby": titleId },
       h("div", { class: "record-head" },
         h("div", { class: "record-name" },
-          h("h2", { id: titleId }, h("span", { class: "visually-hidden" }, "Attached record: "), name),
+          h("h2", { id: titleId }, /^attached record$/i.test(name) ? null : h("span", { class: "visually-hidden" }, "Attached record: "), name),
           summary ? h("p", { class: "record-sub" }, summary) : null),
         this.toggle,
         h("button", { type: "button", class: "quiet record-remove", "aria-label": "Remove the record", onclick: () => options.onRemove() }, "Remove")),
@@ -180,10 +180,12 @@ function redFlagBanner(flags: RedFlags, fresh: boolean): HTMLElement {
 export function statusCell(row: LabRow_Serialize): HTMLTableCellElement {
   const s = STATUS_WORDS[row.status];
   const disagree = row.flags_disagree && row.lab_flag;
-  const word = disagree && (row.status === "above" || row.status === "below" || row.status === "within") ? `${s.word} range` : s.word;
+  const ranged = disagree && (row.status === "above" || row.status === "below" || row.status === "within");
   return h("td", { class: "status" },
-    h("span", { class: `status-mark status-${row.status}` }, h("span", { class: "status-icon", "aria-hidden": "true" }, s.icon), " ", word),
+    h("span", { class: `status-mark status-${row.status}` }, h("span", { class: "status-icon", "aria-hidden": "true" }, s.icon), " ", s.word),
+    ranged ? " range" : null,
     disagree ? h("span", { class: "lab-flag" }, ` · lab marked ${row.lab_flag?.text}`) : null,
+    row.critical ? " " : null,
     row.critical ? h("span", { class: "critical-tag" }, "Critical") : null);
 }
 

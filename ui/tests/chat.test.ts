@@ -277,7 +277,7 @@ describe("the record card in the chat, and the check of answers", () => {
     await screen.attach("Pasted record", "LIPID PANEL\nCholesterol, Total   241  H  mg/dL   100-199\n");
     const card = screen.element.querySelector(".record-card") as HTMLElement;
     expect(card.querySelector(".red-flags[role=alert] li")?.textContent).toBe(flags.items[0]);
-    expect(Array.from(card.querySelectorAll("td.status")).map((td) => td.textContent)).toEqual(["▲ Above", "✓ Within", "▲ AboveCritical"]);
+    expect(Array.from(card.querySelectorAll("td.status")).map((td) => td.textContent)).toEqual(["▲ Above", "✓ Within", "▲ Above Critical"]);
     expect(card.querySelector(".record-sub")?.textContent).toContain("LIPID PANEL");
     expect(screen.card?.table).toBe(card.querySelector("table"));
     (Array.from(card.querySelectorAll("button")).find((b) => b.textContent === "Summarise") as HTMLButtonElement).click();
@@ -340,6 +340,13 @@ describe("the record card in the chat, and the check of answers", () => {
     const marks = Array.from(bubble.querySelectorAll(".answer-body mark.check"));
     expect(marks.map((m) => m.textContent)).toEqual(["6.8 mmol/L"]);
     expect(marks[0].previousSibling?.textContent).toBe("/L and again ");
+    // A number is marked as a whole number, not inside another one.
+    const numbers = "Your ferritin of 16.8 ng/mL is fine; potassium 6.8 is high.";
+    backend.check = { issues: [issue("unmatched_number", numbers, "6.8", "Not in it.", numbers.indexOf("potassium"))], mentions: [], numbers_checked: 2 };
+    const whole = await answer(numbers);
+    const mark = whole.querySelector(".answer-body mark.check");
+    expect(mark?.textContent).toBe("6.8");
+    expect(mark?.previousSibling?.textContent).toBe("Your ferritin of 16.8 ng/mL is fine; potassium ");
     // Words across two elements: one mark in each, described alike.
     const split = "Your **potassium 6.8** mmol/L is high.";
     backend.check = { issues: [{ kind: "unmatched_number", text: "6.8** mmol/L", start: 0, end: 1, explanation: "Not in it." }], mentions: [], numbers_checked: 1 };
@@ -443,13 +450,37 @@ describe("the record card in the chat, and the check of answers", () => {
     expect(backend.calls).toContain("recordCurrent");
     const card = screen.element.querySelector(".record-card") as HTMLElement;
     expect(card.querySelector(".record-sub")?.textContent).toBe("LIPID PANEL · 3 results · 2 outside their range");
-    expect(Array.from(card.querySelectorAll("td.status")).map((td) => td.textContent)).toEqual(["▲ Above", "✓ Within", "▲ AboveCritical"]);
+    expect(Array.from(card.querySelectorAll("td.status")).map((td) => td.textContent)).toEqual(["▲ Above", "✓ Within", "▲ Above Critical"]);
     // The banner is there, but not announced as news.
     expect(card.querySelector(".red-flags li")?.textContent).toBe(flags.items[0]);
     expect(card.querySelector(".red-flags")?.hasAttribute("role")).toBe(false);
     expect(card.querySelector("details.unread summary")?.textContent).toBe("1 line could not be read");
     expect(Array.from(card.querySelectorAll(".tasks button")).map((b) => b.textContent)).toEqual(["Explain results", "Summarise", "Prepare questions for my visit"]);
     expect(screen.record).toEqual({ name: SAVED_RECORD_NAME });
+  });
+
+  it("folds the card once when the conversation starts, leaving the red flags and the tasks", async () => {
+    backend.recordInfo = recordInfo(panel(), { red_flags: flags });
+    await screen.attach("labs.txt", "LIPID PANEL\n…");
+    const card = () => screen.element.querySelector(".record-card") as HTMLElement;
+    const toggle = () => card().querySelector(".record-toggle") as HTMLButtonElement;
+    expect(screen.card?.expanded).toBe(true);
+    await answer("Your potassium is high.");
+    expect(screen.card?.expanded).toBe(false);
+    expect(card().classList.contains("compact")).toBe(true);
+    expect(toggle().getAttribute("aria-expanded")).toBe("false");
+    expect(card().querySelector(".red-flags li")?.textContent).toBe(flags.items[0]);
+    expect(card().querySelectorAll(".tasks button")).toHaveLength(3);
+    // Opened again by the person, it stays open.
+    toggle().click();
+    await answer("Ask your clinician.");
+    expect(screen.card?.expanded).toBe(true);
+    // A reopened conversation with messages shows its card folded.
+    backend.currentRecord = recordInfo(panel(), { red_flags: flags });
+    screen.showConversation(conversation(summary(5, "Explain", 1, { has_record: true }), [message(1, "user", "Hi"), message(2, "assistant", "Hello.")], "LIPID PANEL\n"));
+    await tick();
+    expect(screen.card?.table).not.toBeNull();
+    expect(screen.card?.expanded).toBe(false);
   });
 
   it("keeps the plain card when the record cannot be read back, and drops a late reading", async () => {

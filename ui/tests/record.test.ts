@@ -56,7 +56,7 @@ describe("the record card", () => {
     const body = Array.from(c.element.querySelectorAll("tbody tr")).map((tr) => Array.from(tr.children).map((td) => td.textContent));
     expect(body[0].slice(0, 3)).toEqual(["Cholesterol, Total", "241 mg/dL", "100-199"]);
     expect(body[1].slice(0, 3)).toEqual(["HDL Cholesterol", "42 mg/dL", "> 40"]);
-    expect(statusTexts(c)).toEqual(["▲ Above", "✓ Within", "▲ AboveCritical"]);
+    expect(statusTexts(c)).toEqual(["▲ Above", "✓ Within", "▲ Above Critical"]);
     // The icon is decoration for the words (hidden from screen readers).
     for (const icon of Array.from(c.element.querySelectorAll(".status-icon"))) expect(icon.getAttribute("aria-hidden")).toBe("true");
     // The header names the columns.

@@ -121,8 +121,8 @@ pub fn check_answer(answer: &str, record: &ParsedRecord, record_text: &str, conv
     check_numbers(answer, record, record_text, conversation, &mut check);
     check_statuses(answer, record, &mut check);
     for (kind, pattern, why) in [
-        (IssueKind::Dose, &*DOSE, "Sounds like advice on a medicine or a dose. Only your clinician can decide that."),
-        (IssueKind::Diagnosis, &*DIAGNOSIS, "Sounds like a diagnosis. Murmur cannot diagnose; ask your clinician what this means for you."),
+        (IssueKind::Dose, &*DOSE, "Whether to take a medicine, and how much, is for your clinician to decide."),
+        (IssueKind::Diagnosis, &*DIAGNOSIS, "Murmur cannot diagnose: ask your clinician what these results mean for you."),
     ] {
         for m in pattern.find_iter(answer) {
             check.issues.push(issue(answer, kind, m.start(), m.end(), why.to_string()));
