@@ -76,7 +76,9 @@ static UNIT_AFTER: LazyLock<Regex> = LazyLock::new(|| re(r"^[ \t]*([^\s,;:)\]]+)
 
 static STATUS_WORDS: LazyLock<Regex> = LazyLock::new(|| {
     re(r"(?ix)\b(?:
-        (?P<within>within\s+(?:the\s+|your\s+)?(?:normal\s+|reference\s+|healthy\s+|expected\s+|target\s+)?range
+        (?P<more>(?:more|higher|greater|above)(?:\s+[\w-]+){0,2}?\s+than\s+(?:the\s+)?(?:normal|usual|expected)(?:\s+range)?)
+      | (?P<less>(?:less|lower|fewer|below)(?:\s+[\w-]+){0,2}?\s+than\s+(?:the\s+)?(?:normal|usual|expected)(?:\s+range)?)
+      | (?P<within>within\s+(?:the\s+|your\s+)?(?:normal\s+|reference\s+|healthy\s+|expected\s+|target\s+)?range
           | in\s+(?:the\s+)?(?:normal|reference|healthy|expected)\s+range | inside\s+(?:the\s+)?(?:normal\s+|reference\s+)?range
           | in\s+range | normal)
       | (?P<above>above\s+(?:the\s+)?(?:normal\s+|reference\s+|healthy\s+)?(?:range|normal|limit)
@@ -92,7 +94,9 @@ static HYPOTHETICAL: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\b(?:if|whether
 /// "high-density", "low-fat", "high blood pressure": not statuses.
 static NOT_A_STATUS: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)^[\s-]*(?:density|fat|sensitivity|blood\s+pressure|risk|dose|quality|-)"));
 /// Words that tie a claim to the person's own result, not to the test in general.
-static PERSONAL: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\b(?:your|my|this\s+(?:result|value|level|number)|the\s+(?:result|value)|came\s+back|is\s+at)\b"));
+static PERSONAL: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"(?i)\b(?:your|my|this\s+(?:result|value|level|number)|the\s+(?:result|value)|came\s+back|is\s+at|status|(?:this|it|which)\s+is)\b")
+});
 static CLAUSE_BREAK: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?i)\bbut\b|\bwhile\b|\bwhereas\b|\balthough\b|\bhowever\b|\bwhich\s+is\s+(?:a|the)\s+(?:good|bad)\b"));
 
@@ -101,12 +105,14 @@ static DOSE: LazyLock<Regex> = LazyLock::new(|| {
         \b(?:take|taking|start|starting|increase|decrease|reduce|double|halve|switch\s+to|add|begin)\b[^.\n]{0,40}?
           \b\d+(?:[.,]\d+)?\s?(?:mg|mcg|µg|ug|g|iu|units?|ml|tablets?|pills?|capsules?|drops?)\b
       | \b\d+(?:[.,]\d+)?\s?(?:mg|mcg|µg|ug|iu|units?|tablets?|pills?|capsules?)\s+(?:a|per|each|every|once|twice|daily|at)\b
+      | \b(?:take|taking|start\s+taking|starting)\s+(?:an?\s+|some\s+)?(?:iron\s+|vitamin\s+\w+\s+|magnesium\s+|potassium\s+|calcium\s+|folic\s+acid\s+)?
+          (?:supplements?|medicines?|medications?|statins?|insulin|metformin|tablets|pills|capsules)\b
       | \b(?:you\s+should|you\s+need\s+to|you\s+must|I\s+recommend(?:\s+that\s+you)?)\s+(?:start|stop|begin|increase|decrease|reduce|change)
           \s+(?:taking\s+)?(?:a\s+|the\s+|your\s+)?(?:\w+\s+)?(?:medicines?|medications?|statins?|insulin|metformin|supplements?|dose|drugs?|pills?|tablets?)\b")
 });
 static DIAGNOSIS: LazyLock<Regex> = LazyLock::new(|| {
     re(r"(?ix)
-        \byou\s+(?:have|'ve\s+got|have\s+got|suffer\s+from|are\s+suffering\s+from|are\s+diagnosed\s+with)\s+
+        \byou\s+(?:may\s+|might\s+|could\s+|probably\s+|likely\s+)?(?:have|'ve\s+got|have\s+got|suffer\s+from|are\s+suffering\s+from|are\s+diagnosed\s+with)\s+
           (?:a\s+|an\s+|the\s+)?(?:[\w-]+\s+){0,3}?
           (?:\w*(?:emia|aemia|itis|osis|pathy|oma)|diabetes|prediabetes|pre-diabetes|disease|syndrome|deficiency|infection
             |cancer|failure|disorder|hypertension|hyperlipidemia|hypothyroidism|hyperthyroidism|cholesterol|blood\s+sugar|insufficiency)\b
@@ -300,6 +306,13 @@ fn clauses(text: &str) -> Vec<Clause> {
     out
 }
 
+/// Whether the line that starts at or before `at` is a heading ("### …", "**Thyroid**").
+fn is_heading(text: &str, at: usize) -> bool {
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next().unwrap_or("").trim();
+    line.starts_with('#') || (line.starts_with("**") && line.ends_with("**") && line.len() > 4)
+}
+
 /// The statuses a clause gives tests: (row, status, span of the status words). Negated words,
 /// words after "if"/"whether", and a clause that gives one test two different statuses ("too
 /// high or too low") claim nothing.
@@ -309,7 +322,7 @@ fn clause_claims(clause: &str, mentions: &[(usize, usize, usize)]) -> Vec<(usize
         let Some(whole) = m.get(0) else { continue };
         let stated = if m.name("within").is_some() {
             Status::Within
-        } else if m.name("above").is_some() {
+        } else if m.name("above").is_some() || m.name("more").is_some() {
             Status::Above
         } else {
             Status::Below
@@ -330,15 +343,32 @@ fn clause_claims(clause: &str, mentions: &[(usize, usize, usize)]) -> Vec<(usize
 }
 
 fn check_statuses(answer: &str, record: &ParsedRecord, check: &mut AnswerCheck) {
+    // The test being talked about: "### Magnesium … Status: above the range", "Your iron is
+    // 30.5. This is above the range." A heading that names no test ends it.
+    // Under a heading that names a test, that test is the subject even when a line mentions
+    // another ("### Transferrin / The amount of iron… / Status: within the range").
+    let mut heading_subject: Option<usize> = None;
+    let mut carried: Option<usize> = None;
     for Clause { start: cs, end: ce, question } in clauses(answer) {
+        let clause = &answer[cs..ce];
+        let mut mentions = mentions_in(clause, &record.rows);
+        let last = mentions.last().map(|&(row, ..)| row);
+        if is_heading(answer, cs) {
+            heading_subject = last;
+            carried = None;
+        } else if last.is_some() {
+            carried = last;
+        }
+        let subject = heading_subject.or(carried);
         // A question ("Is my sugar too high or too low?") claims nothing.
         if question {
             continue;
         }
-        let clause = &answer[cs..ce];
-        let mentions = mentions_in(clause, &record.rows);
         if mentions.is_empty() {
-            continue;
+            match subject {
+                Some(row) => mentions.push((row, 0, 0)),
+                None => continue,
+            }
         }
         let claims = clause_claims(clause, &mentions);
         for (row_index, stated, whole_start, whole_end) in claims {
@@ -427,6 +457,19 @@ LDL Cholesterol: 160 mg/dL; reference range below 100; status: above the range (
     }
 
     #[test]
+    fn the_test_being_talked_about_carries_over_lines_and_sentences() {
+        // The 1.5B's markdown: the test in a heading, its status lines below.
+        let c = check("### HDL Cholesterol\n**Test:** a kind of cholesterol.\n**Result:** 42 mg/dL\n**Status:** Above the range.\n\n### Your total cholesterol\n\
+Your total cholesterol is 241 mg/dL. This is within the reference range.\n\n### What to ask\nIs this normal?");
+        let stated: Vec<(u32, Status, bool)> = c.mentions.iter().map(|m| (m.row, m.stated, m.agrees)).collect();
+        assert_eq!(stated, vec![(0, Status::Above, false), (1, Status::Within, false)], "{:?}", c.issues);
+        assert_eq!(c.count(IssueKind::Contradiction), 2);
+        // "more iron than normal" is above, not "normal".
+        let c = check("Your total cholesterol of 241 mg/dL shows more cholesterol than normal in the blood.");
+        assert_eq!(c.mentions, vec![RowMention { row: 1, stated: Status::Above, agrees: true }], "{:?}", c.issues);
+    }
+
+    #[test]
     fn numbers_must_come_from_the_record_or_the_conversation() {
         let c = check("Your LDL of 130 mg/dL is a little high; your HDL is 42 mmol/L.");
         let unmatched: Vec<&str> = c.issues.iter().filter(|i| i.kind == IssueKind::UnmatchedNumber).map(|i| i.text.as_str()).collect();
@@ -463,6 +506,8 @@ LDL Cholesterol: 160 mg/dL; reference range below 100; status: above the range (
             ("This means you have diabetes.", IssueKind::Diagnosis),
             ("You have anaemia.", IssueKind::Diagnosis),
             ("You are prediabetic.", IssueKind::Diagnosis),
+            ("It suggests that you may have iron deficiency.", IssueKind::Diagnosis),
+            ("Your doctor might recommend taking iron supplements.", IssueKind::Dose),
         ] {
             let c = check(answer);
             assert_eq!(c.count(kind), 1, "{answer}: {c:?}");
