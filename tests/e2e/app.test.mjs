@@ -244,7 +244,9 @@ test("Murmur in its real window", async (t) => {
     const raw = await s.exec("return window.__TAURI_INTERNALS__.invoke('chat_snapshot').then((v) => v.turns.at(-1)?.assistant ?? '');");
     const check = await s.exec("return window.__TAURI_INTERNALS__.invoke('answer_check', { answer: arguments[0] });", raw);
     if (check.issues.length > 0) {
-      await s.until(`const m = [...document.querySelectorAll('.msg.assistant')].pop(); return m.querySelectorAll('.check-result li').length === ${check.issues.length} && m.querySelectorAll('mark.check').length > 0;`, 10_000);
+      // Listed once per distinct words and reason; every occurrence marked.
+      const distinct = new Set(check.issues.map((i) => `${i.kind}\u0000${i.text}\u0000${i.explanation}`)).size;
+      await s.until(`const m = [...document.querySelectorAll('.msg.assistant')].pop(); return m.querySelectorAll('.check-result li').length === ${distinct} && m.querySelectorAll('mark.check').length > 0;`, 10_000);
     } else if (check.numbers_checked > 0) {
       await s.until("return !!([...document.querySelectorAll('.msg.assistant')].pop().querySelector('.check-ok'));", 10_000);
     }

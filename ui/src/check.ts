@@ -110,10 +110,21 @@ export function checkView(check: AnswerCheck, options: CheckViewOptions): { elem
   }
   const group = ++ids;
   const headId = `check-${group}`;
-  const explanationIds = check.issues.map((_, i) => `check-${group}-${i}`);
+  // The same words with the same reason are listed once (a small model may repeat a number
+  // many times); each occurrence is still marked, described by that one line.
+  const listed: { issue: CheckIssue; count: number; id: string }[] = [];
+  const explanationIds = check.issues.map((issue) => {
+    let entry = listed.find((l) => l.issue.kind === issue.kind && l.issue.text === issue.text && l.issue.explanation === issue.explanation);
+    if (!entry) {
+      entry = { issue, count: 0, id: `check-${group}-${listed.length}` };
+      listed.push(entry);
+    }
+    entry.count += 1;
+    return entry.id;
+  });
   const element = h("div", { class: "check-result", role: "group", "aria-labelledby": headId },
     h("p", { class: "check-head", id: headId }, options.hasRecord ? CHECK_HEADING : CHECK_HEADING_NO_RECORD),
-    h("ul", { class: "check-issues" }, ...check.issues.map((issue, i) => {
+    h("ul", { class: "check-issues" }, ...listed.map(({ issue, count, id }) => {
       const words = ISSUE_WORDS[issue.kind];
       return h("li", { class: `check-issue check-issue-${issue.kind}` },
         h("span", { class: "check-icon", "aria-hidden": "true" }, words.icon),
@@ -121,7 +132,8 @@ export function checkView(check: AnswerCheck, options: CheckViewOptions): { elem
           h("span", { class: "check-label" }, words.label),
           // The words, unless the reason quotes them already.
           issue.explanation.includes(issue.text) ? null : h("span", { class: "check-words" }, ` “${issue.text}”`),
-          h("span", { class: "check-why", id: explanationIds[i] }, issue.explanation)));
+          count > 1 ? h("span", { class: "check-count" }, ` (${count} times)`) : null,
+          h("span", { class: "check-why", id }, issue.explanation)));
     })),
     options.showTable ? h("button", { type: "button", class: "quiet show-table", onclick: () => options.showTable?.() }, "Show the results table") : null);
   return { element, ids: explanationIds };
