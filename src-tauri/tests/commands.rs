@@ -125,8 +125,19 @@ fn load_ask_stop_and_the_errors_the_ui_switches_on() {
     let err = tauri::async_runtime::block_on(records::record_attach(state.clone(), long)).expect_err("too long");
     assert_eq!(err.code, ErrorCode::RecordTooLong, "{err:?}");
     assert!(!chat::chat_snapshot(state.clone()).expect("snapshot").has_record);
-    tauri::async_runtime::block_on(records::record_attach(state.clone(), "LDL 160 mg/dL (ref < 100) H".into())).expect("attach");
+    let info = tauri::async_runtime::block_on(records::record_attach(state.clone(), "LDL 160 mg/dL (ref < 100) H\nPotassium 6.9 mmol/L (3.5-5.1)".into())).expect("attach");
     assert!(chat::chat_snapshot(state.clone()).expect("snapshot").has_record);
+    // The record as read by code comes back with its red flags; the model reads all of it.
+    assert_eq!(info.parsed.rows.len(), 2);
+    assert_eq!(info.parsed.rows[0].status, murmur_engine::records::Status::Above);
+    assert!(info.red_flags.as_ref().is_some_and(|f| f.items[0].starts_with("Potassium 6.9 mmol/L")), "{info:?}");
+    assert!(!info.reduced);
+    assert_eq!(records::record_current(state.clone()).expect("current"), Some(info));
+    // An answer is checked against the attached record.
+    let check = records::answer_check(state.clone(), "Your LDL of 160 mg/dL is within the normal range; take 20 mg of a statin.".into()).expect("check");
+    let kinds: Vec<_> = check.issues.iter().map(|i| i.kind).collect();
+    use murmur_engine::records::IssueKind;
+    assert_eq!(kinds, vec![IssueKind::Contradiction, IssueKind::Dose, IssueKind::UnmatchedNumber], "{check:?}");
 
     // Empty input and bad settings are refused with their own codes.
     let (ch, _rx) = collect();

@@ -14,7 +14,7 @@ fn model() -> LlmModel {
 }
 
 fn options(n_ctx: u32) -> SessionOptions {
-    SessionOptions { n_ctx, n_batch: 512, threads: Some(common::threads()) }
+    SessionOptions { n_ctx, n_batch: 512, threads: Some(common::threads()), ..SessionOptions::default() }
 }
 
 fn greedy(max_tokens: usize) -> SamplingParams {
