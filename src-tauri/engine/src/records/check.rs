@@ -92,7 +92,9 @@ static NEGATION: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\b(?:not|n't|no|nev
 /// "if", "whether", "in case": what follows is not a claim about the result.
 static HYPOTHETICAL: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\b(?:if|whether|in\s+case|when)\b"));
 /// "high-density", "low-fat", "high blood pressure": not statuses.
-static NOT_A_STATUS: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)^[\s-]*(?:density|fat|sensitivity|blood\s+pressure|risk|dose|quality|-)"));
+/// "normal range: 145-569", "the normal range is…": a label, not a claim.
+static NOT_A_STATUS: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?i)^[\s-]*(?:density|fat|sensitivity|blood\s+pressure|risk|dose|quality|-|ranges?\b|values?\b|limits?\b|levels?\s+(?:are|is|of|for)\b)"));
 /// Words that tie a claim to the person's own result, not to the test in general.
 static PERSONAL: LazyLock<Regex> = LazyLock::new(|| {
     re(r"(?i)\b(?:your|my|this\s+(?:result|value|level|number)|the\s+(?:result|value)|came\s+back|is\s+at|status|(?:this|it|which)\s+is)\b")
@@ -529,6 +531,7 @@ Your total cholesterol is 241 mg/dL. This is within the reference range.\n\n### 
             "Is there a possibility that my HDL cholesterol is too low?",
             "Ask whether your HDL could be low.",
             "Your HDL cholesterol can be too high or too low for many reasons",
+            "Your total cholesterol: 241 mg/dL (Normal range: 100-199)",
         ] {
             let c = check(text);
             assert_eq!(c.count(IssueKind::Contradiction), 0, "{text}: {:?}", c.issues);
