@@ -162,6 +162,10 @@ pub fn interactive(cli: &Cli, args: &ChatArgs) -> Result<()> {
         }
     };
     let has_record = record.is_some();
+    // Red flags come before any answer, in fixed words.
+    if let Some(flags) = record.as_deref().map(murmur_engine::records::parse).as_ref().and_then(murmur_engine::records::red_flags) {
+        records::print_red_flags(&flags);
+    }
     let current = install_ctrl_c();
     eprintln!(
         "Murmur chat{}. Ask about your health records; /new starts over, /quit leaves. Ctrl-C stops an answer.",
