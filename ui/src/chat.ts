@@ -257,7 +257,13 @@ export class ChatScreen {
     if (!shown) return;
     // Showing the answer's end: the check comes into view with it.
     const atEnd = this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < 120;
-    markIssues(view.element, raw, check.issues, shown.ids);
+    // Marking is a nicety; the list below the answer must show even if it fails (an older
+    // WebKit without some regular-expression feature, say).
+    try {
+      markIssues(view.element, raw, check.issues, shown.ids);
+    } catch (e) {
+      console.warn("Marking the answer failed:", e);
+    }
     bubble.insertBefore(shown.element, bubble.querySelector(".answer-actions"));
     if (atEnd && bubble === this.log.lastElementChild) {
       this.stickToBottom = true;

@@ -57,7 +57,8 @@ pub fn record_current(state: State<'_, AppState>) -> CmdResult<Option<RecordInfo
     let Some(text) = lock(&state.record).clone() else {
         return Ok(None);
     };
-    let reduced = state.llm()?.snapshot().map_err(|e| EngineError::from_coded(&e))?.record_reduced;
+    // The red flags must not depend on the model: without it, "reduced" is simply not known.
+    let reduced = state.llm().ok().and_then(|llm| llm.snapshot().ok()).is_some_and(|s| s.record_reduced);
     Ok(Some(RecordInfo::of(&text, reduced)))
 }
 

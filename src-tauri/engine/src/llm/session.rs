@@ -156,6 +156,14 @@ impl Drop for Threadpool {
 /// Tokens kept free for a question and the start of an answer when checking that the system
 /// message (instructions + record) fits.
 const MIN_TURN_ROOM: usize = 256;
+/// Tokens of a typical question, kept free when deciding whether a record must be reduced.
+const QUESTION_ROOM: usize = 64;
+
+/// The most the system message (instructions and record) may take of an `n_ctx` context: an
+/// answer keeps a quarter of the context free (see `send`), a question needs some room too.
+fn system_room(n_ctx: usize) -> usize {
+    n_ctx.saturating_sub(MIN_TURN_ROOM.max(n_ctx / 4) + QUESTION_ROOM)
+}
 
 /// One conversation, owning a llama.cpp context.
 pub struct ChatSession<'m> {
@@ -248,6 +256,10 @@ impl<'m> ChatSession<'m> {
             Some(i) if !i.trim().is_empty() => i.trim().to_string(),
             _ => prompts::SYSTEM_PROMPT.to_string(),
         };
+        // Longer instructions may leave the record less room: decide its view again.
+        if let Some(text) = self.record.as_ref().map(|r| r.text.clone()) {
+            self.set_record(Some(&text));
+        }
     }
 
     /// Attaches a health record to the conversation (pinned with the instructions), or
@@ -255,12 +267,14 @@ impl<'m> ChatSession<'m> {
     /// reads its results table and its text, or — when that leaves no room for a question and
     /// an answer — the table and the lines around the flagged results ([`Self::record_reduced`]).
     pub fn set_record(&mut self, record: Option<&str>) {
-        self.record = record.filter(|r| !r.trim().is_empty()).map(|text| {
+        self.record = record.map(str::trim).filter(|r| !r.is_empty()).map(|text| {
             let parsed = records::parse(text);
             let full = if self.record_table { RecordView::Full } else { RecordView::TextOnly };
             let block = view::for_model(text, &parsed, full);
             let mut attached = AttachedRecord { text: text.to_string(), parsed, block, reduced: false };
-            let room = (self.ctx.n_ctx() as usize).saturating_sub(MIN_TURN_ROOM);
+            // Room for the record: what an answer keeps free (a quarter of the context, see
+            // `send`) and a question are not the record's.
+            let room = system_room(self.ctx.n_ctx() as usize);
             if self.system_len(Some(&attached.block)) > room && self.record_table && !attached.parsed.rows.is_empty() {
                 attached.block = view::for_model(text, &attached.parsed, RecordView::Reduced);
                 attached.reduced = true;
@@ -474,7 +488,7 @@ impl<'m> ChatSession<'m> {
         let _busy = crate::gate::LlmBusy::enter();
         let tokens = self.system_tokens()?;
         let n_ctx = self.ctx.n_ctx() as usize;
-        if tokens.len() + MIN_TURN_ROOM > n_ctx {
+        if tokens.len() > system_room(n_ctx) {
             return Err(self.too_long_error(tokens.len(), n_ctx));
         }
         let mut keep = self.reuse_prefix(&tokens)?;
@@ -498,7 +512,7 @@ impl<'m> ChatSession<'m> {
                 let record_tokens = self.tokenize(&record.block).len();
                 LlmError::RecordTooLong {
                     record_tokens,
-                    available: n_ctx.saturating_sub(MIN_TURN_ROOM + system_tokens.saturating_sub(record_tokens)),
+                    available: system_room(n_ctx).saturating_sub(system_tokens.saturating_sub(record_tokens)),
                     n_ctx: n_ctx as u32,
                     reduced: record.reduced,
                 }

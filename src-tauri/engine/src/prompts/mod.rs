@@ -88,7 +88,7 @@ impl std::str::FromStr for Task {
 /// it stays pinned at the start of the context when old turns are dropped. The record is read
 /// by [`crate::records`] and given with its results table ahead of the text.
 pub fn system_message(record: Option<&str>) -> String {
-    let block = record.filter(|r| !r.trim().is_empty()).map(|r| {
+    let block = record.map(str::trim).filter(|r| !r.is_empty()).map(|r| {
         crate::records::view::for_model(r, &crate::records::parse(r), crate::records::view::RecordView::Full)
     });
     system_message_with(SYSTEM_PROMPT, block.as_deref())

@@ -106,7 +106,30 @@ static BY_KEY: LazyLock<HashMap<String, &'static str>> = LazyLock::new(|| {
 });
 
 /// The canonical key of a test name as printed ("HDL-C" → "hdl"), if it is a common test.
+/// "Potassium (K)" is potassium: a name in brackets after it may repeat it or qualify it, so
+/// the name without the brackets is tried, and the two must not name different tests.
+/// "Ca++" and "Ca 2+" (ionised calcium) are not total calcium, and urine tests are not the
+/// blood tests of the same name.
 pub fn canonical(name: &str) -> Option<&'static str> {
+    if name.contains("++") || name.contains("2+") || name.to_lowercase().contains("urin") {
+        return None;
+    }
+    let whole = lookup(name);
+    if whole.is_some() {
+        return whole;
+    }
+    let (outer, inner) = match (name.find('('), name.rfind(')')) {
+        (Some(open), Some(close)) if open < close => (format!("{} {}", &name[..open], &name[close + 1..]), &name[open + 1..close]),
+        _ => return None,
+    };
+    match (lookup(&outer), lookup(inner)) {
+        (Some(a), Some(b)) if a != b => None,
+        (Some(a), _) => Some(a),
+        _ => None,
+    }
+}
+
+fn lookup(name: &str) -> Option<&'static str> {
     let k = key(name);
     if k.is_empty() {
         return None;
@@ -151,10 +174,16 @@ mod tests {
             ("Sodium, Serum", "sodium"),
             ("AST (SGOT)", "ast"),
             ("K", "potassium"),
+            ("Potassium (K)", "potassium"),
+            ("Sodium (Na)", "sodium"),
+            ("Hemoglobin (Hgb)", "hemoglobin"),
+            ("Glucose (GLU)", "glucose"),
+            ("Calcium (Ca)", "calcium"),
+            ("Glucose (fasting)", "glucose"),
         ] {
             assert_eq!(canonical(name), Some(want), "{name}");
         }
-        for name in ["Hemoglobin see comment", "Vitamin A", "Result pending", ""] {
+        for name in ["Hemoglobin see comment", "Vitamin A", "Result pending", "", "Ca++", "Calcium, ionised", "Potassium (urine)"] {
             assert_eq!(canonical(name), None, "{name}");
         }
     }

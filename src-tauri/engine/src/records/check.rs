@@ -88,7 +88,7 @@ static STATUS_WORDS: LazyLock<Regex> = LazyLock::new(|| {
     )\b")
 });
 /// "not", "isn't" … just before a status word: the claim is not read.
-static NEGATION: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\b(?:not|n't|no|never|neither|nor)\b[\w\s]{0,12}$"));
+static NEGATION: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)(?:\b(?:not|no|never|neither|nor)\b|n['’]t\b)[\w\s]{0,12}$"));
 /// "if", "whether", "in case": what follows is not a claim about the result.
 static HYPOTHETICAL: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\b(?:if|whether|in\s+case|when)\b"));
 /// "high-density", "low-fat", "high blood pressure": not statuses.
@@ -211,7 +211,7 @@ fn check_numbers(answer: &str, record: &ParsedRecord, record_text: &str, convers
     for text in std::iter::once(record_text).chain(conversation.iter().copied()) {
         known.extend(numbers_in(text, record.decimal_comma, false).into_iter().map(|s| (s.value, s.unit.as_deref().map(unit_key))));
     }
-    for stated in numbers_in(answer, false, true) {
+    for stated in numbers_in(answer, record.decimal_comma, true) {
         check.numbers_checked += 1;
         let unit = stated.unit.as_deref().map(unit_key);
         let value_known = known.iter().any(|(v, _)| same(*v, stated.value));
@@ -236,7 +236,6 @@ fn check_numbers(answer: &str, record: &ParsedRecord, record_text: &str, convers
 
 /// Where a test is named in a text: (row index, start, end), longest names first, no overlaps.
 fn mentions_in(text: &str, rows: &[LabRow]) -> Vec<(usize, usize, usize)> {
-    let lower = text.to_lowercase();
     let mut found: Vec<(usize, usize, usize)> = Vec::new();
     for (i, row) in rows.iter().enumerate() {
         let mut names: Vec<&str> = vec![row.analyte.as_str()];
@@ -249,18 +248,16 @@ fn mentions_in(text: &str, rows: &[LabRow]) -> Vec<(usize, usize, usize)> {
             if name.is_empty() {
                 continue;
             }
-            // Short names ("K", "Na", "Hb") only in their own case.
-            let (hay, needle) = if name.chars().count() <= 3 { (text, name.to_string()) } else { (lower.as_str(), name.to_lowercase()) };
-            let mut from = 0;
-            while let Some(at) = hay[from..].find(&needle) {
-                let start = from + at;
-                let end = start + needle.len();
-                let before_ok = hay[..start].chars().next_back().is_none_or(|c| !c.is_alphanumeric());
-                let after_ok = hay[end..].chars().next().is_none_or(|c| !c.is_alphanumeric());
+            // Short names ("K", "Na", "Hb") only in their own case; positions are always in
+            // `text` itself (lower-casing can change byte lengths).
+            let case = if name.chars().count() <= 3 { "" } else { "(?i)" };
+            let Ok(pattern) = Regex::new(&format!("{case}{}", regex::escape(name))) else { continue };
+            for m in pattern.find_iter(text) {
+                let before_ok = text[..m.start()].chars().next_back().is_none_or(|c| !c.is_alphanumeric());
+                let after_ok = text[m.end()..].chars().next().is_none_or(|c| !c.is_alphanumeric());
                 if before_ok && after_ok {
-                    found.push((i, start, end));
+                    found.push((i, m.start(), m.end()));
                 }
-                from = end;
             }
         }
     }
@@ -376,7 +373,14 @@ fn check_statuses(answer: &str, record: &ParsedRecord, check: &mut AnswerCheck) 
         for (row_index, stated, whole_start, whole_end) in claims {
             let whole = whole_start..whole_end;
             let row = &record.rows[row_index];
-            if !matches!(row.status, Status::Below | Status::Within | Status::Above) {
+            // Without a range, the lab's own flag says where the result is (a critical
+            // potassium printed without a range is still not "normal").
+            let truth = match (row.status, row.lab_flag.as_ref().map(|f| f.kind)) {
+                (Status::NoRange, Some(super::FlagKind::High | super::FlagKind::CriticalHigh)) => Status::Above,
+                (Status::NoRange, Some(super::FlagKind::Low | super::FlagKind::CriticalLow)) => Status::Below,
+                (status, _) => status,
+            };
+            if !matches!(truth, Status::Below | Status::Within | Status::Above) {
                 continue;
             }
             // A claim about the person's own result: "your", the value itself, "the result"…
@@ -388,21 +392,30 @@ fn check_statuses(answer: &str, record: &ParsedRecord, check: &mut AnswerCheck) 
                 super::FlagKind::Low | super::FlagKind::CriticalLow => Status::Below,
                 _ => row.status,
             });
-            let agrees = stated == row.status || (row.flags_disagree && lab_says == Some(stated));
+            let agrees = stated == truth || (row.flags_disagree && lab_says == Some(stated));
             let row_u32 = u32::try_from(row_index).unwrap_or(u32::MAX);
             if check.mentions.iter().any(|x| x.row == row_u32 && x.stated == stated) {
                 continue;
             }
             check.mentions.push(RowMention { row: row_u32, stated, agrees });
             if !agrees {
-                let range = row.range.as_ref().map(|r| r.describe()).unwrap_or_default();
-                let explanation = format!(
-                    "Says {} is {}; your record: {} against a range of {range}, which is {}.",
-                    row.display_name(),
-                    stated.words(),
-                    row.value_with_unit(),
-                    row.status.words()
-                );
+                let explanation = match &row.range {
+                    Some(range) => format!(
+                        "Says {} is {}; your record: {} against a range of {}, which is {}.",
+                        row.display_name(),
+                        stated.words(),
+                        row.value_with_unit(),
+                        range.describe(),
+                        truth.words()
+                    ),
+                    None => format!(
+                        "Says {} is {}; your record: {}, which the lab marked {}.",
+                        row.display_name(),
+                        stated.words(),
+                        row.value_with_unit(),
+                        row.lab_flag.as_ref().map_or("", |f| f.text.as_str())
+                    ),
+                };
                 check.issues.push(issue(answer, IssueKind::Contradiction, cs + whole.start, cs + whole.end, explanation));
             }
         }
@@ -472,6 +485,14 @@ Your total cholesterol is 241 mg/dL. This is within the reference range.\n\n### 
     }
 
     #[test]
+    fn a_result_without_a_range_is_held_against_the_lab_s_flag() {
+        let text = "Potassium 6.8 HH mmol/L";
+        let c = check_answer("Your potassium of 6.8 mmol/L is normal.", &parse(text), text, &[]);
+        assert_eq!(c.count(IssueKind::Contradiction), 1, "{:?}", c.issues);
+        assert!(c.issues[0].explanation.contains("which the lab marked HH"), "{}", c.issues[0].explanation);
+    }
+
+    #[test]
     fn numbers_must_come_from_the_record_or_the_conversation() {
         let c = check("Your LDL of 130 mg/dL is a little high; your HDL is 42 mmol/L.");
         let unmatched: Vec<&str> = c.issues.iter().filter(|i| i.kind == IssueKind::UnmatchedNumber).map(|i| i.text.as_str()).collect();
@@ -532,6 +553,8 @@ Your total cholesterol is 241 mg/dL. This is within the reference range.\n\n### 
             "Ask whether your HDL could be low.",
             "Your HDL cholesterol can be too high or too low for many reasons",
             "Your total cholesterol: 241 mg/dL (Normal range: 100-199)",
+            "Your total cholesterol isn't normal.",
+            "Your total cholesterol isn’t within the range.",
         ] {
             let c = check(text);
             assert_eq!(c.count(IssueKind::Contradiction), 0, "{text}: {:?}", c.issues);

@@ -64,12 +64,22 @@ impl RedFlags {
     }
 }
 
-/// The red flags of a parsed record, if any result is critical.
+/// Words that mark a line as critical even where the parser could not read it.
+static CRITICAL_WORDS: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"(?i)\b(?:critical|panic|crit)\b|(?:^|\s)(?:HH|LL|!!)(?:\s|$)").expect("valid regex")
+});
+
+/// The red flags of a parsed record, if any result is critical — or any line the parser could
+/// not read says it is ("critical value called to the ward"): never missed for being unreadable.
 pub fn red_flags(record: &super::ParsedRecord) -> Option<RedFlags> {
     let critical: Vec<&LabRow> = record.rows.iter().filter(|r| r.critical).collect();
-    if critical.is_empty() {
+    let unread: Vec<&super::UnreadLine> = record.unread.iter().filter(|u| CRITICAL_WORDS.is_match(&u.text)).collect();
+    if critical.is_empty() && unread.is_empty() {
         return None;
     }
+    let mut lines: Vec<u32> = critical.iter().map(|r| r.line).chain(unread.iter().map(|u| u.line)).collect();
+    lines.sort_unstable();
+    let unread_items = unread.iter().map(|u| format!("Line {} could not be read, and it may mark a critical result: “{}”", u.line, u.text));
     let items = critical
         .iter()
         .map(|r| {
@@ -80,10 +90,11 @@ pub fn red_flags(record: &super::ParsedRecord) -> Option<RedFlags> {
             };
             format!("{} {} ({why})", r.display_name(), r.value_with_unit())
         })
+        .chain(unread_items)
         .collect();
     Some(RedFlags {
         items,
-        lines: critical.iter().map(|r| r.line).collect(),
+        lines,
         advice: ADVICE.to_string(),
         retest: RETEST.to_string(),
     })
@@ -97,8 +108,18 @@ pub(super) fn is_critical(row: &LabRow) -> bool {
 /// "below the critical limit 2.8", if the row passes a limit of the table.
 fn limit_passed(row: &LabRow) -> Option<String> {
     let canonical = row.canonical.as_deref()?;
-    let unit = unit_key(row.unit.as_deref()?);
-    let limit = LIMITS.iter().find(|l| l.canonical == canonical && l.units.iter().any(|u| unit_key(u) == unit))?;
+    let limit = match row.unit.as_deref() {
+        Some(unit) => {
+            let unit = unit_key(unit);
+            LIMITS.iter().find(|l| l.canonical == canonical && l.units.iter().any(|u| unit_key(u) == unit))?
+        }
+        // No unit printed: the row's own reference range tells the scale ("3.5-5.1" is
+        // potassium in mmol/L, "70-99" glucose in mg/dL); without a range, no limit applies.
+        None => {
+            let range = row.range.as_ref()?;
+            LIMITS.iter().find(|l| l.canonical == canonical && on_scale(range, l))?
+        }
+    };
     let v = row.value.number;
     // "<2.0" is certainly below 2.8; ">2.0" says nothing about being below.
     let can_be_exact_or_lower = !matches!(row.value.qualifier, Some(Qualifier::Greater | Qualifier::GreaterOrEqual));
@@ -114,6 +135,16 @@ fn limit_passed(row: &LabRow) -> Option<String> {
         }
     }
     None
+}
+
+/// Whether a reference range fits a limit's scale: its bounds lie between half the low limit
+/// and one and a half times the high one.
+fn on_scale(range: &super::RefRange, limit: &Limit) -> bool {
+    let (Some(low), Some(high)) = (limit.low, limit.high) else {
+        return false;
+    };
+    let bounds: Vec<f64> = range.low.iter().chain(range.high.iter()).copied().collect();
+    !bounds.is_empty() && bounds.iter().all(|&b| b >= low * 0.5 && b <= high * 1.5)
 }
 
 /// A unit for comparison: lower case, no spaces, µ/μ/mc as u.

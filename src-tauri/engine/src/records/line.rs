@@ -63,7 +63,7 @@ static UNIT: LazyLock<Regex> = LazyLock::new(|| {
         | (?:k|m|thou|thousand|million|cells)/(?:u|µ|μ|mc)?l
         | /(?:u|µ|μ|mc)l | /mm3 | /hpf | /lpf
         | % | ‰ | fl | pg | secs? | ratio | index | mm/hr? | mmhg
-        | (?:[mµμunpfk]|mc)?(?:g|mol|iu|u|eq|l|units?|kat)
+        | (?:[mµμunpfk]|mc)?(?:gm?|mol|iu|u|eq|l|units?|kat)
           (?:/(?:(?:[dmµμunpk]|mc)?(?:l|g|mol)|kg|24\s?h|hr?|min|day|d)(?:/1\.73\s?m(?:2|²))?)?
         )$")
 });
@@ -74,9 +74,18 @@ const LABEL_WORDS: [&str; 8] = ["ref", "ref.", "reference", "range", "normal", "
 /// Reads one line. `decimal_comma`: how the whole report writes decimals.
 pub(super) fn read(raw: &str, decimal_comma: bool) -> Line {
     let trimmed = raw.trim();
-    if !trimmed.chars().any(|c| c.is_ascii_digit()) || META.is_match(trimmed) || PAGE.is_match(trimmed) {
+    if !trimmed.chars().any(|c| c.is_ascii_digit()) {
         return Line::Skip;
     }
+    // A line such as "Collected: …" is skipped only if it is not a readable result: "Sex
+    // Hormone Binding Globulin: 45 nmol/L" starts like "Sex: F" but is a result.
+    match read_result(trimmed, decimal_comma) {
+        Line::Unread(_) if META.is_match(trimmed) || PAGE.is_match(trimmed) => Line::Skip,
+        other => other,
+    }
+}
+
+fn read_result(trimmed: &str, decimal_comma: bool) -> Line {
     let line = LIST_MARKER.replace(trimmed, "").replace(['|', '\t'], " ");
     let tokens: Vec<(usize, &str)> = split_tokens(&line);
     let Some((value_at, value, glued)) = find_value(&tokens, decimal_comma) else {
@@ -116,11 +125,19 @@ pub(super) fn read(raw: &str, decimal_comma: bool) -> Line {
         if bare.is_empty() || bare.chars().all(|c| matches!(c, ':' | '-' | '=' | '|' | '/')) {
             continue;
         }
-        if flag.is_none() {
-            if let Some(f) = read_flag(bare) {
-                flag = Some(f);
-                continue;
+        if let Some(f) = read_flag(bare) {
+            match flag.take() {
+                None => flag = Some(f),
+                // "Critical High", "H (critical)": one flag in two words.
+                Some(first) => match combine_flags(&first, &f) {
+                    Some(both) => flag = Some(both),
+                    None => {
+                        flag = Some(first);
+                        leftovers.push(token);
+                    }
+                },
             }
+            continue;
         }
         if unit.is_none() && UNIT.is_match(bare) {
             unit = Some(bare.to_string());
@@ -220,17 +237,35 @@ fn qualifier(op: &str) -> Option<Qualifier> {
     }
 }
 
-/// The lab's flag: "H", "L", "HH", "LL", "A", "*", "CRIT", "High", "(H)", …
+/// Two flag words that make one: "Critical High" → critical high.
+fn combine_flags(a: &LabFlag, b: &LabFlag) -> Option<LabFlag> {
+    let kind = match (a.kind, b.kind) {
+        (FlagKind::Critical, FlagKind::High) | (FlagKind::High, FlagKind::Critical) => FlagKind::CriticalHigh,
+        (FlagKind::Critical, FlagKind::Low) | (FlagKind::Low, FlagKind::Critical) => FlagKind::CriticalLow,
+        _ => return None,
+    };
+    Some(LabFlag { text: format!("{} {}", a.text, b.text), kind })
+}
+
+/// The lab's flag: "H", "L", "HH", "LL", "A", "*", "CRIT", "High", "(H)", "panic", …
+/// Single letters only in capitals ("L" is a flag, "l" is not); words in any case.
 pub(super) fn read_flag(token: &str) -> Option<LabFlag> {
     let bare = token.trim_matches(|c| matches!(c, '(' | ')' | '[' | ']'));
+    let word = bare.to_lowercase();
     let kind = match bare {
-        "H" | "High" | "HIGH" | "H*" | "+" => FlagKind::High,
-        "L" | "Low" | "LOW" | "L*" | "-" => FlagKind::Low,
+        "H" | "H*" | "+" => FlagKind::High,
+        "L" | "L*" | "-" => FlagKind::Low,
         "HH" | "H!" | ">>" => FlagKind::CriticalHigh,
         "LL" | "L!" | "<<" => FlagKind::CriticalLow,
-        "A" | "*" | "ABN" | "Abnormal" | "ABNORMAL" | "!" => FlagKind::Abnormal,
-        "CRIT" | "Crit" | "Critical" | "CRITICAL" | "C!" | "**" => FlagKind::Critical,
-        _ => return None,
+        "A" | "*" | "ABN" | "!" => FlagKind::Abnormal,
+        "CRIT" | "C!" | "**" | "!!" => FlagKind::Critical,
+        _ => match word.as_str() {
+            "high" => FlagKind::High,
+            "low" => FlagKind::Low,
+            "abnormal" => FlagKind::Abnormal,
+            "crit" | "critical" | "panic" => FlagKind::Critical,
+            _ => return None,
+        },
     };
     // A lone "-" or "+" reads as a flag only in brackets ("(+)"); bare, it is punctuation.
     if matches!(bare, "-" | "+") && bare == token {

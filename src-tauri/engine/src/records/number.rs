@@ -8,12 +8,19 @@ use regex::Regex;
 /// "0," then anything).
 static DECIMAL_COMMA: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?:^|[^\d.,])(?:\d+,\d{1,2}|0,\d+)(?:$|[^\d.,])").expect("valid regex"));
+/// A number with a decimal point: "4.5", "0.80", "0.845" (a point then one or two digits, or
+/// "0." then anything; "250.000" is not one: in a decimal-comma report that groups thousands).
+static DECIMAL_POINT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?:^|[^\d.,/^])(?:\d+\.\d{1,2}|0\.\d+)(?:$|[^\d.,])").expect("valid regex"));
 
 /// Whether a report writes decimals with a comma. Decided for the whole report, because
 /// "1,200" alone cannot tell: it is 1200 in a report that writes "4.5" and 1.2 in one that
-/// writes "4,5".
+/// writes "4,5". The lines that write decimals with a comma must outnumber those that write
+/// them with a point, so one "1,5" in a note does not turn a whole report around.
 pub fn uses_decimal_comma(text: &str) -> bool {
-    text.lines().any(|l| DECIMAL_COMMA.is_match(l))
+    let commas = text.lines().filter(|l| DECIMAL_COMMA.is_match(l)).count();
+    let points = text.lines().filter(|l| DECIMAL_POINT.is_match(l)).count();
+    commas > points
 }
 
 /// Reads a number as printed ("250,000", "4,5", "1.234,5", "-2.0"). `None` if it is not one.
@@ -85,6 +92,9 @@ mod tests {
         assert!(uses_decimal_comma("Kreatinin 0,845 mg/dL"));
         assert!(!uses_decimal_comma("Platelets 250,000 /uL\nWBC 7,200 /uL"));
         assert!(!uses_decimal_comma("Sodium 139 mmol/L"));
+        // One "1,5" in a note does not turn a report that writes "4.5" around.
+        assert!(!uses_decimal_comma("Note: repeat in 1,5 weeks\nPotassium 4.5 mmol/L (3.5-5.1)\nGlucose 1,050 mg/dL (70-99)"));
+        assert!(uses_decimal_comma("Kalium 4,5 mmol/L\nNatrium 139 mmol/L\nThrombozyten 250.000 /uL [150.000 - 400.000]\nKreatinin 0,9 mg/dL"));
     }
 
     #[test]

@@ -163,3 +163,26 @@ fn a_reduced_record_keeps_every_result_and_the_lines_around_flagged_ones() {
     assert!(!excerpt.contains("Note line 3 "), "{excerpt}");
     assert!(excerpt.len() < text.len() / 5);
 }
+
+#[test]
+fn review_cases_names_flags_units_and_scale() {
+    // A name repeated in brackets, two-word and lower-case flags, "gm/dL".
+    let r = one("Potassium (K)   6.9   mmol/L   3.5-5.1");
+    assert!(r.critical, "the limit applies to Potassium (K)");
+    let r = one("Potassium  6.9  Critical High  mmol/L  3.5-5.1");
+    assert_eq!(r.lab_flag.map(|f| f.kind), Some(FlagKind::CriticalHigh));
+    assert_eq!(one("Sodium 150 high mmol/L (135-145)").lab_flag.map(|f| f.kind), Some(FlagKind::High));
+    assert_eq!(one("Hemoglobin 13.1 gm/dL (12-16)").unit.as_deref(), Some("gm/dL"));
+    // No unit printed: the range tells the scale.
+    assert!(one("Potassium 6.9 (3.5-5.1)").critical);
+    assert!(!one("Glucose 30 (20-42)").critical, "a range of 20-42 is not glucose in mg/dL or mmol/L");
+    // Ionised calcium and urine tests are not held to blood limits.
+    assert!(!one("Ca++ 1.10 mmol/L (1.15-1.30)").critical);
+    // A result is never skipped for starting like a header.
+    assert_eq!(one("Sex Hormone Binding Globulin: 45 nmol/L (18-144)").value.number, 45.0);
+    // An unreadable line that says it is critical still raises the red flag.
+    let r = parse("Potassium 6.9 mmol/L critical value phoned to ward 4");
+    assert!(r.rows.is_empty());
+    let flags = red_flags(&r).expect("a red flag from an unread line");
+    assert!(flags.items[0].starts_with("Line 1 could not be read"), "{:?}", flags.items);
+}

@@ -18,6 +18,8 @@ pub enum RecordView {
 
 /// Lines kept before and after each flagged result in a reduced record.
 const CONTEXT_LINES: usize = 2;
+/// Unread lines kept in a reduced record, at most.
+const MAX_UNREAD_KEPT: usize = 10;
 
 /// One result in words: "LDL Cholesterol: 160 mg/dL; reference range below 100; status: above
 /// the range (below 100)."
@@ -64,25 +66,33 @@ use these statuses as they are written here, never work them out yourself.\n{}",
 pub fn for_model(text: &str, record: &ParsedRecord, view: RecordView) -> String {
     let intro = "The person has shared this health record with you. It is their own private data; refer to it \
 when you answer.";
-    let text = text.trim();
     let table = results_table(record);
     match (view, table) {
         (RecordView::TextOnly, _) | (_, None) => format!("{intro}\n<record>\n{text}\n</record>"),
         (RecordView::Full, Some(table)) => format!("{intro}\n\n{table}\n\n<record>\n{text}\n</record>"),
         (RecordView::Reduced, Some(table)) => format!(
             "{intro}\n\nThe record is too long to read in full here: below are its {} results as read by the parser, \
-and only the lines around the results outside their range. Say so if the person asks about something \
-that is not shown.\n\n{table}\n\n<record excerpt>\n{}\n</record excerpt>",
+and only the lines around the results outside their range and the lines the parser could not read. Say \
+so if the person asks about something that is not shown.\n\n{table}\n\n<record excerpt>\n{}\n</record excerpt>",
             record.rows.len(),
             excerpt(text, record)
         ),
     }
 }
 
-/// The lines around results outside their range (or flagged by the lab), with "…" for gaps.
+/// The lines around results outside their range (or flagged by the lab) and the lines the
+/// parser could not read, with "…" for gaps. Line numbers are those of `text` as parsed.
 pub fn excerpt(text: &str, record: &ParsedRecord) -> String {
     let lines: Vec<&str> = text.lines().collect();
     let mut keep = vec![false; lines.len()];
+    // A few lines the parser could not read (a garbled result, say) are kept: the model may
+    // still make sense of them. Many such lines are the record's prose (dates, notes): left out.
+    let unread = if record.unread.len() <= MAX_UNREAD_KEPT { record.unread.as_slice() } else { &[] };
+    for u in unread {
+        if let Some(k) = keep.get_mut((u.line as usize).saturating_sub(1)) {
+            *k = true;
+        }
+    }
     for row in &record.rows {
         let flagged = matches!(row.status, Status::Below | Status::Above) || row.lab_flag.is_some() || row.critical;
         if !flagged {
