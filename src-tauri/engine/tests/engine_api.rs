@@ -123,8 +123,9 @@ fn a_conversation_is_restored_on_the_worker() {
 #[test]
 fn priming_holds_the_llm_busy_gate() {
     let w = worker(4096);
-    // A record of ~1,500 tokens: priming takes a few seconds on 2 cores.
-    w.set_record(Some("Glucose 105 mg/dL (70-99). HbA1c 5.9 % (4.0-5.6). ".repeat(100))).expect("record");
+    // A record of ~2,100 tokens (within the ~3,000 a 4,096-token context leaves a record next to
+    // an answer's quarter): priming takes a few seconds on 2 cores.
+    w.set_record(Some("Glucose 105 mg/dL (70-99). HbA1c 5.9 % (4.0-5.6). ".repeat(60))).expect("record");
     let done = w.prime(CancelToken::new()).expect("prime");
     let mut busy_seen = false;
     let result = loop {
