@@ -307,6 +307,13 @@ def recheck(results, jobs, checker, runner=subprocess.run):
         if done.returncode != 0:
             raise RunError(f"{shlex.join(command)} failed: {_tail(done.stderr)}")
         out["check"] = json.loads(done.stdout)
+        # The check's mentions index the rows as this build reads them.
+        parse = [checker, "record", "parse", "--json", job["truth"]["path"]]
+        parsed = runner(parse, input="", capture_output=True, text=True, timeout=120)
+        if parsed.returncode != 0:
+            raise RunError(f"{shlex.join(parse)} failed: {_tail(parsed.stderr)}")
+        fresh = json.loads(parsed.stdout)
+        out["record"] = {"rows": fresh["rows"], "unread": fresh["unread"], "decimal_comma": fresh["decimal_comma"]}
 
 
 def _cached(entry, job):

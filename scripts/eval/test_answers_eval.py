@@ -373,12 +373,16 @@ class RecheckTest(unittest.TestCase):
 
         class Done:
             returncode = 0
-            stdout = '{"issues": [], "mentions": [], "numbers_checked": 7}'
             stderr = ""
+
+            def __init__(self, stdout):
+                self.stdout = stdout
 
         def runner(command, **kwargs):
             calls.append((command, kwargs["input"]))
-            return Done()
+            if command[2] == "parse":
+                return Done('{"rows": [{"line": 3}], "unread": [], "decimal_comma": false}')
+            return Done('{"issues": [], "mentions": [], "numbers_checked": 7}')
 
         job = {"model": "m", "condition": "table", "report": "r.txt", "truth": {"path": "/x/r.txt"}}
         results = {("m", "table", "r.txt"): {"output": {"question": "Q?", "answer": "A 42.", "check": {"old": True}}}}
@@ -386,3 +390,4 @@ class RecheckTest(unittest.TestCase):
         self.assertEqual(calls[0][0][:5], ["murmur", "record", "check", "/x/r.txt", "-"])
         self.assertEqual(calls[0][1], "A 42.")
         self.assertEqual(results[("m", "table", "r.txt")]["output"]["check"]["numbers_checked"], 7)
+        self.assertEqual(results[("m", "table", "r.txt")]["output"]["record"]["rows"], [{"line": 3}])
