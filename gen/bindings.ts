@@ -22,6 +22,13 @@ export const commands = {
 	/**  The conversation as the model holds it. */
 	chatSnapshot: () => typedError<SessionSnapshot, EngineError>(__TAURI_INVOKE("chat_snapshot")),
 	/**
+	 *  The person is typing `text`: the model reads its complete words now (after the
+	 *  conversation so far), so that a question costs only its last words when it is sent. Nothing
+	 *  is said, kept or saved; a question that turns out different is read again from its first
+	 *  difference. Ignored while an answer is being written or no model is loaded.
+	 */
+	chatTyping: (text: string) => typedError<null, EngineError>(__TAURI_INVOKE("chat_typing", { text })),
+	/**
 	 *  Saved conversations, most recent first; with `query`, those whose title or messages
 	 *  contain it.
 	 */
@@ -781,6 +788,17 @@ export type Settings_Deserialize = {
 	llm_model?: string | null,
 	/**  The speech model to use; `None`: the engine's choice. */
 	asr_model?: string | null,
+	/**
+	 *  Repack the model's weights for faster reading of long records, at the cost of a second
+	 *  copy of them in memory; `None`: the device's default (off on phones). Applies when the
+	 *  model is next loaded.
+	 */
+	repack_weights?: boolean | null,
+	/**
+	 *  Draft tokens from the record and the conversation and let the model check them in one
+	 *  step (same answers, faster; precise answers only, temperature 0).
+	 */
+	draft_tokens?: boolean,
 };
 
 export type Settings_Serialize = {
@@ -798,6 +816,17 @@ export type Settings_Serialize = {
 	llm_model: string | null,
 	/**  The speech model to use; `None`: the engine's choice. */
 	asr_model: string | null,
+	/**
+	 *  Repack the model's weights for faster reading of long records, at the cost of a second
+	 *  copy of them in memory; `None`: the device's default (off on phones). Applies when the
+	 *  model is next loaded.
+	 */
+	repack_weights: boolean | null,
+	/**
+	 *  Draft tokens from the record and the conversation and let the model check them in one
+	 *  step (same answers, faster; precise answers only, temperature 0).
+	 */
+	draft_tokens: boolean,
 };
 
 /**  Where a value stands against its reference range. */
@@ -851,6 +880,9 @@ export type TurnStats_Deserialize = {
 	prefill_tok_s: number | null,
 	decode_ms: number | null,
 	decode_tok_s: number | null,
+	/**  Tokens drafted by prompt lookup and checked by the model, and how many it accepted. */
+	drafted_tokens?: number,
+	accepted_tokens?: number,
 	finish: FinishReason,
 };
 
@@ -871,6 +903,9 @@ export type TurnStats_Serialize = {
 	prefill_tok_s: number | null,
 	decode_ms: number | null,
 	decode_tok_s: number | null,
+	/**  Tokens drafted by prompt lookup and checked by the model, and how many it accepted. */
+	drafted_tokens: number,
+	accepted_tokens: number,
 	finish: FinishReason,
 };
 

@@ -17,6 +17,7 @@ pub fn builder() -> Builder<Wry> {
             chat::chat_regenerate,
             chat::chat_new,
             chat::chat_snapshot,
+            chat::chat_typing,
             conversations::conversations_list,
             conversations::conversation_current,
             conversations::conversation_open,

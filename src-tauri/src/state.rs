@@ -66,6 +66,8 @@ pub struct AppState {
     /// Reading an attached record into the cache: Stop cancels it too (the record stays
     /// attached and is read with the next question).
     pub priming: Mutex<Option<CancelToken>>,
+    /// Reading ahead the words being typed (a newer text, Stop or sending cancels it).
+    pub typing: Mutex<Option<CancelToken>>,
     pub downloads: Mutex<HashMap<String, CancelToken>>,
     /// The saved conversations (an unusable database is reported, never replaced: the chat
     /// then works without saving).
@@ -103,6 +105,7 @@ impl AppState {
             answer: Mutex::new(None),
             voice: Mutex::new(None),
             priming: Mutex::new(None),
+            typing: Mutex::new(None),
             downloads: Mutex::new(HashMap::new()),
         }
     }

@@ -30,6 +30,8 @@ export const SAVED_RECORD_NAME = "Attached record";
 
 /** How a press on the mic button is meant: a long press talks while held; a tap toggles. */
 export const HOLD_MS = 350;
+/** A pause in typing this long hands the finished words to the model ahead of sending. */
+export const TYPING_PAUSE_MS = 300;
 
 export interface ChatOptions {
   autoSend: boolean;
@@ -49,6 +51,7 @@ export class ChatScreen {
   private readonly recordSlot: HTMLElement;
   private readonly meter: HTMLElement;
   private streaming = false;
+  private typingTimer: ReturnType<typeof setTimeout> | null = null;
   private listening = false;
   private stickToBottom = true;
   private pressStart = 0;
@@ -97,7 +100,10 @@ export class ChatScreen {
         if (!this.streaming) void this.sendOrStop();
       }
     });
-    this.input.addEventListener("input", () => this.autosize());
+    this.input.addEventListener("input", () => {
+      this.autosize();
+      this.typed();
+    });
     document.addEventListener("keydown", (e) => {
       // Only while the chat is on screen (not under the settings or the conversations).
       if (!this.element.isConnected) return;
@@ -141,6 +147,18 @@ export class ChatScreen {
     this.autosize();
   }
 
+  /** After a pause in typing, the model reads the finished words ahead, so that sending
+   * costs only the last ones (the engine ignores it while an answer is written). */
+  private typed(): void {
+    if (this.typingTimer !== null) clearTimeout(this.typingTimer);
+    this.typingTimer = setTimeout(() => {
+      this.typingTimer = null;
+      const text = this.input.value;
+      if (this.streaming || !/\S\s/.test(text)) return;
+      this.backend.typing(text).catch(() => { /* only a head start: nothing to tell */ });
+    }, TYPING_PAUSE_MS);
+  }
+
   private autosize(): void {
     this.input.style.height = "auto";
     this.input.style.height = `${Math.min(this.input.scrollHeight, 160)}px`;
@@ -172,6 +190,8 @@ export class ChatScreen {
     if (this.streaming) return this.stop();
     const text = this.input.value.trim();
     if (!text) return;
+    if (this.typingTimer !== null) clearTimeout(this.typingTimer);
+    this.typingTimer = null;
     this.setInput("");
     await this.ask(text);
   }

@@ -20,6 +20,9 @@ export interface Backend {
   regenerate(onEvent: (e: ChatEvent) => void): Promise<void>;
   stop(): Promise<void>;
   newChat(): Promise<void>;
+  /** The person is typing `text`: the model may read its finished words ahead (nothing is
+   * sent or saved). */
+  typing(text: string): Promise<void>;
   voiceStart(answer: boolean, onEvent: (e: VoiceTurnEvent) => void): Promise<void>;
   voiceStop(): Promise<void>;
   voiceCancel(): Promise<void>;
@@ -106,6 +109,7 @@ export async function tauriBackend(): Promise<Backend> {
     regenerate: (cb) => run(commands.chatRegenerate(channel(cb))),
     stop: () => run(commands.chatStop()),
     newChat: () => run(commands.chatNew()),
+    typing: (text) => run(commands.chatTyping(text)),
     voiceStart: (answer, cb) => run(commands.voiceStart(answer, channel(cb))),
     voiceStop: () => run(commands.voiceStop()),
     voiceCancel: () => run(commands.voiceCancel()),

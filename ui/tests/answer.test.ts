@@ -4,7 +4,7 @@ import { AnswerView, describeStats } from "../src/answer";
 
 const stats = (finish: TurnStats["finish"]): TurnStats => ({
   prompt_tokens: 300, reused_tokens: 280, prefilled_tokens: 20, generated_tokens: 12, dropped_turns: 0,
-  ttft_ms: 120, prefill_ms: 80, prefill_tok_s: 250, decode_ms: 240, decode_tok_s: 50, finish,
+  ttft_ms: 120, prefill_ms: 80, prefill_tok_s: 250, decode_ms: 240, decode_tok_s: 50, drafted_tokens: 0, accepted_tokens: 0, finish,
 });
 
 function setup() {

@@ -1,12 +1,12 @@
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import type { CheckIssue, TurnStats } from "../../gen/bindings";
-import { ChatScreen, NOTICE, SAVED_RECORD_NAME, STATE_NOTES } from "../src/chat";
+import { ChatScreen, NOTICE, SAVED_RECORD_NAME, STATE_NOTES, TYPING_PAUSE_MS } from "../src/chat";
 import { BackendError } from "../src/platform";
 import { conversation, FakeBackend, labRow, message, modelsView, recordInfo, summary } from "./fake";
 
 const stats: TurnStats = {
   prompt_tokens: 40, reused_tokens: 0, prefilled_tokens: 40, generated_tokens: 3, dropped_turns: 0,
-  ttft_ms: 90, prefill_ms: 60, prefill_tok_s: 600, decode_ms: 60, decode_tok_s: 50, finish: "stop",
+  ttft_ms: 90, prefill_ms: 60, prefill_tok_s: 600, decode_ms: 60, decode_tok_s: 50, drafted_tokens: 0, accepted_tokens: 0, finish: "stop",
 };
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
@@ -20,6 +20,32 @@ beforeEach(() => {
 });
 
 describe("the chat screen", () => {
+  it("hands the finished words to the model after a pause in typing, not on every key", async () => {
+    vi.useFakeTimers();
+    try {
+      const type = (text: string) => {
+        screen.input.value = text;
+        screen.input.dispatchEvent(new Event("input"));
+      };
+      type("What");
+      vi.advanceTimersByTime(TYPING_PAUSE_MS + 10);
+      expect(backend.calls.filter((c) => c.startsWith("typing"))).toEqual([]); // no finished word yet
+      type("What does");
+      vi.advanceTimersByTime(TYPING_PAUSE_MS / 2);
+      type("What does a high");
+      vi.advanceTimersByTime(TYPING_PAUSE_MS + 10);
+      expect(backend.calls.filter((c) => c.startsWith("typing"))).toEqual(["typing What does a high"]);
+      // Sending right after typing: no late read-ahead of a question already sent.
+      type("What does a high ferritin mean?");
+      void screen.sendOrStop();
+      vi.advanceTimersByTime(TYPING_PAUSE_MS * 2);
+      expect(backend.calls.filter((c) => c.startsWith("typing"))).toEqual(["typing What does a high"]);
+      expect(backend.calls).toContain("send What does a high ferritin mean?");
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("always shows the medical notice and offers examples", () => {
     expect(screen.element.textContent).toContain(NOTICE);
     expect(screen.element.querySelectorAll(".suggestion").length).toBeGreaterThanOrEqual(3);

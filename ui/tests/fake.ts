@@ -23,7 +23,7 @@ export class FakeBackend implements Backend {
   voiceError: BackendError | null = null;
   importError: BackendError | null = null;
   removeError: BackendError | null = null;
-  settings: Settings = { temperature: 0.7, n_ctx: 4096, threads: null, instructions: null, auto_send: true, llm_model: null, asr_model: null };
+  settings: Settings = { temperature: 0.7, n_ctx: 4096, threads: null, instructions: null, auto_send: true, llm_model: null, asr_model: null, repack_weights: null, draft_tokens: false };
   /** Saved conversations, newest first, and what each holds. */
   conversations: ConversationSummary[] = [];
   views = new Map<number, ConversationView>();
@@ -57,6 +57,7 @@ export class FakeBackend implements Backend {
   async regenerate(onEvent: (e: ChatEvent) => void) { this.calls.push("regenerate"); this.chat = onEvent; }
   async stop() { this.calls.push("stop"); }
   async newChat() { this.calls.push("newChat"); }
+  async typing(text: string) { this.calls.push(`typing ${text}`); }
   async voiceStart(answer: boolean, onEvent: (e: VoiceTurnEvent) => void) {
     this.calls.push(`voiceStart ${answer}`);
     if (this.voiceError) throw this.voiceError;

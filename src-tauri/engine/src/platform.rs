@@ -20,3 +20,40 @@ pub fn default_threads() -> usize {
         physical.min(8)
     }
 }
+
+/// Whether llama.cpp repacks the quantised weights for its faster prefill kernels by default.
+///
+/// Repacking keeps a second, anonymous copy of the repacked weights while the memory-mapped
+/// file stays resident too. Phones kill apps for memory long before they run out of cores,
+/// and decode (most of an answer's time) reads the same bytes either way: on iOS and Android
+/// the weights are used as mapped. Desktops have the memory and gain prefill speed.
+/// Measured on the 0.5B and 1.5B in docs/BENCHMARKS.md ("Memory levers").
+pub fn default_repack() -> bool {
+    !cfg!(any(target_os = "ios", target_os = "android"))
+}
+
+/// Tokens computed in one step of a prefill (llama.cpp's micro-batch). The compute buffer
+/// grows with it; prefill speed barely does above 128 on phones' narrower cores.
+pub fn default_ubatch() -> u32 {
+    if cfg!(any(target_os = "ios", target_os = "android")) {
+        256
+    } else {
+        512
+    }
+}
+
+/// A CPU feature the engine's ggml was compiled to use and this processor lacks, if any.
+///
+/// Phone builds compile ggml with the Arm int8 dot product (`.cargo/config.toml`,
+/// docs/PHONES.md): on a phone without it (iPhones before the A13, Cortex-A53/A73 phones) any
+/// model computation would stop the app with an illegal instruction. Checked before a model is
+/// loaded, so the person gets an error that names the problem instead.
+pub fn missing_cpu_feature() -> Option<&'static str> {
+    #[cfg(all(target_arch = "aarch64", any(target_os = "ios", target_os = "android")))]
+    {
+        if !std::arch::is_aarch64_feature_detected!("dotprod") {
+            return Some("the Arm int8 dot product (dotprod, Armv8.2 and later: iPhone XS/A12 and older, and phones with only Cortex-A53/A73 cores lack it)");
+        }
+    }
+    None
+}

@@ -26,6 +26,13 @@ pub struct Settings {
     pub llm_model: Option<String>,
     /// The speech model to use; `None`: the engine's choice.
     pub asr_model: Option<String>,
+    /// Repack the model's weights for faster reading of long records, at the cost of a second
+    /// copy of them in memory; `None`: the device's default (off on phones). Applies when the
+    /// model is next loaded.
+    pub repack_weights: Option<bool>,
+    /// Draft tokens from the record and the conversation and let the model check them in one
+    /// step (same answers, faster; precise answers only, temperature 0).
+    pub draft_tokens: bool,
 }
 
 impl Default for Settings {
@@ -38,6 +45,8 @@ impl Default for Settings {
             auto_send: true,
             llm_model: None,
             asr_model: None,
+            repack_weights: None,
+            draft_tokens: false,
         }
     }
 }
@@ -122,7 +131,14 @@ impl Settings {
     }
 
     pub fn session_options(&self) -> SessionOptions {
-        SessionOptions { n_ctx: self.n_ctx, threads: self.threads.map(|t| t as usize), ..SessionOptions::default() }
+        let defaults = SessionOptions::default();
+        SessionOptions {
+            n_ctx: self.n_ctx,
+            threads: self.threads.map(|t| t as usize),
+            repack: self.repack_weights,
+            draft_max: if self.draft_tokens { crate::llm::session::DRAFT_WHEN_ON } else { 0 },
+            ..defaults
+        }
     }
 }
 

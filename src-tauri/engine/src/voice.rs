@@ -70,6 +70,10 @@ pub struct VoiceTurnOptions {
     pub sampling: SamplingParams,
     /// Prefill the system prompt (and record) while the person speaks.
     pub prime: bool,
+    /// Also prefill the stable words of the partial transcripts while the person speaks, so
+    /// that only the last few tokens are left when they stop (the question that is finally
+    /// asked rolls back whatever differs).
+    pub prefill_partial: bool,
     /// Answer the transcript at once (auto-send); otherwise the turn ends with it.
     pub answer: bool,
     /// Asks the transcript (`None`: [`LlmClient::send`]).
@@ -82,6 +86,7 @@ impl std::fmt::Debug for VoiceTurnOptions {
             .field("listen", &self.listen)
             .field("sampling", &self.sampling)
             .field("prime", &self.prime)
+            .field("prefill_partial", &self.prefill_partial)
             .field("answer", &self.answer)
             .field("ask", &self.ask.is_some())
             .finish()
@@ -90,7 +95,7 @@ impl std::fmt::Debug for VoiceTurnOptions {
 
 impl Default for VoiceTurnOptions {
     fn default() -> Self {
-        Self { listen: ListenOptions::default(), sampling: SamplingParams::default(), prime: true, answer: true, ask: None }
+        Self { listen: ListenOptions::default(), sampling: SamplingParams::default(), prime: true, prefill_partial: true, answer: true, ask: None }
     }
 }
 
@@ -159,12 +164,32 @@ pub fn voice_turn(
     }
     let (to_turn, answer_llm, answer_cancel, sampling, answering) = (events.clone(), llm.clone(), cancel.clone(), options.sampling.clone(), options.answer);
     let ask = options.ask.clone();
+    let (ahead_llm, prefill_partial) = (llm.clone(), options.prefill_partial && options.answer);
+    // The stable words last handed to the model, and the token that stops that prefill.
+    let mut ahead: Option<(String, CancelToken)> = None;
     let listen_sink = Sink::new(move |e: VoiceEvent| {
         let send = |ev: VoiceTurnEvent| {
             if let Ok(mut sink) = to_turn.lock() {
                 sink.send(ev);
             }
         };
+        match &e {
+            // New stable words: the model reads them now (queued behind priming; partials wait
+            // for the model, so Whisper and the model still take turns).
+            VoiceEvent::Partial { stable, .. } if prefill_partial && !stable.is_empty() && ahead.as_ref().is_none_or(|(s, _)| s != stable) => {
+                let cancel = CancelToken::new();
+                if ahead_llm.prefill_ahead(Some(stable.clone()), cancel.clone()).is_ok() {
+                    ahead = Some((stable.clone(), cancel));
+                }
+            }
+            // The final transcript needs the cores: stop a prefill still running.
+            VoiceEvent::Transcribing => {
+                if let Some((_, cancel)) = &ahead {
+                    cancel.cancel();
+                }
+            }
+            _ => {}
+        }
         match e {
             VoiceEvent::Final { transcript, .. } if transcript.no_speech => send(VoiceTurnEvent::NoSpeech),
             VoiceEvent::Final { transcript, final_ms } if !answering => send(VoiceTurnEvent::Heard { transcript, final_ms, answering }),

@@ -198,6 +198,7 @@ fn the_voice_turn_primes_transcribes_and_answers() {
         listen: ListenOptions { auto_stop_silence: Some(Duration::from_millis(1000)), transcribe: common::transcribe_options(), ..ListenOptions::default() },
         sampling: greedy(24),
         prime: true,
+        prefill_partial: true,
         answer: true,
         ask: None,
     };

@@ -54,6 +54,33 @@ fn ask(state: &AppState, text: String, events: Channel<ChatEvent>) -> CmdResult<
     }
 }
 
+/// The person is typing `text`: the model reads its complete words now (after the
+/// conversation so far), so that a question costs only its last words when it is sent. Nothing
+/// is said, kept or saved; a question that turns out different is read again from its first
+/// difference. Ignored while an answer is being written or no model is loaded.
+#[tauri::command]
+#[specta::specta]
+pub fn chat_typing(state: State<'_, AppState>, text: String) -> CmdResult<()> {
+    let Some(words) = complete_words(&text) else { return Ok(()) };
+    let answering = lock(&state.answer).as_ref().is_some_and(|(_, streaming)| streaming.load(Ordering::Acquire));
+    let Ok(llm) = state.llm() else { return Ok(()) };
+    if answering || words.chars().count() > MAX_MESSAGE_CHARS {
+        return Ok(());
+    }
+    let cancel = murmur_engine::CancelToken::new();
+    if let Some(previous) = lock(&state.typing).replace(cancel.clone()) {
+        previous.cancel();
+    }
+    llm.prefill_ahead(Some(words.to_string()), cancel).map_err(|e| EngineError::from_coded(&e))
+}
+
+/// The words of `text` that are finished (followed by a space), if any.
+fn complete_words(text: &str) -> Option<&str> {
+    let text = text.trim_start();
+    let end = text.rfind(char::is_whitespace)?;
+    Some(text[..end].trim_end()).filter(|w| !w.is_empty())
+}
+
 /// Stops the answer in progress, at once (also while the question is being read).
 #[tauri::command]
 #[specta::specta]
@@ -72,6 +99,9 @@ pub fn stop_all(state: &AppState) {
     }
     if let Some(priming) = lock(&state.priming).as_ref() {
         priming.cancel();
+    }
+    if let Some(typing) = lock(&state.typing).take() {
+        typing.cancel();
     }
 }
 
@@ -102,4 +132,19 @@ pub fn chat_new(state: State<'_, AppState>) -> CmdResult<()> {
 #[specta::specta]
 pub fn chat_snapshot(state: State<'_, AppState>) -> CmdResult<SessionSnapshot> {
     state.llm()?.snapshot().map_err(|e| EngineError::from_coded(&e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::complete_words;
+
+    #[test]
+    fn only_finished_words_are_read_ahead() {
+        assert_eq!(complete_words("What does"), Some("What"));
+        assert_eq!(complete_words("What does "), Some("What does"));
+        assert_eq!(complete_words("  What  does a high"), Some("What  does a"));
+        assert_eq!(complete_words("What"), None);
+        assert_eq!(complete_words("   "), None);
+        assert_eq!(complete_words(""), None);
+    }
 }

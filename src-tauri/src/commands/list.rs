@@ -9,6 +9,7 @@ pub const APP_COMMANDS: &[&str] = &[
     "chat_regenerate",
     "chat_new",
     "chat_snapshot",
+    "chat_typing",
     "conversations_list",
     "conversation_current",
     "conversation_open",

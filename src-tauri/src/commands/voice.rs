@@ -38,7 +38,7 @@ pub async fn voice_start<R: tauri::Runtime>(app: tauri::AppHandle<R>, state: Sta
             None => ask_llm.send(text, sampling, cancel, sink).map_err(|e| EngineError::from_coded(&e)),
         }
     });
-    let options = VoiceTurnOptions { listen: ListenOptions::default(), sampling: settings.sampling(), prime: answer, answer, ask: Some(ask) };
+    let options = VoiceTurnOptions { listen: ListenOptions::default(), sampling: settings.sampling(), prime: answer, prefill_partial: answer, answer, ask: Some(ask) };
     let sink = Sink::coalescing(FRAME, move |e: VoiceTurnEvent| {
         let end = murmur_engine::stream::StreamEvent::is_terminal(&e);
         if end {

@@ -109,6 +109,10 @@ impl AudioInput for PacedWav {
     }
 }
 
+fn fit() -> bool {
+    true
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ListenOptions {
     pub vad: VadConfig,
@@ -120,6 +124,10 @@ pub struct ListenOptions {
     pub partial_interval: Option<Duration>,
     /// Decoding settings of the final transcript (partials use a fast variant of them).
     pub transcribe: TranscribeOptions,
+    /// Encode the final transcript's audio in a window fitted to it (with a margin) instead
+    /// of whisper.cpp's 30 s, unless `transcribe.audio_ctx` sets one.
+    #[serde(default = "fit")]
+    pub fit_audio_ctx: bool,
     /// Save the recording (16 kHz mono WAV) here. Off by default: voice is health data.
     pub save_recording: Option<PathBuf>,
 }
@@ -132,6 +140,7 @@ impl Default for ListenOptions {
             max_duration: Duration::from_secs(60),
             partial_interval: Some(Duration::from_millis(800)),
             transcribe: TranscribeOptions::default(),
+            fit_audio_ctx: true,
             save_recording: None,
         }
     }
@@ -413,6 +422,10 @@ fn run(
         let to = (last_voice_frame * FRAME + PAD).min(utterance.len());
         utterance.truncate(to.max(from));
         utterance.drain(..from);
+        let opts = match opts.audio_ctx {
+            None if options.fit_audio_ctx => TranscribeOptions { audio_ctx: Some(TranscribeOptions::fitted_audio_ctx(utterance.len())), ..opts },
+            _ => opts,
+        };
         // The final decode can be aborted too (the person cancels, the app closes).
         let cancel = CancelToken::new();
         let rx = asr.submit(utterance, opts, cancel.clone())?;

@@ -29,6 +29,8 @@ pub enum AsrError {
     BadModel { path: PathBuf, reason: String },
     #[error("{path} is truncated: it should be {expected} bytes but has {actual}")]
     Truncated { path: PathBuf, expected: u64, actual: u64 },
+    #[error("this device's processor cannot run the speech model: it lacks {0}")]
+    CpuUnsupported(&'static str),
     #[error("whisper.cpp could not load {path}: {message}")]
     Load { path: PathBuf, message: String },
     #[error(transparent)]
@@ -51,6 +53,7 @@ impl crate::error::Coded for AsrError {
             Self::BadModel { .. } => C::ModelDamaged,
             Self::Truncated { .. } => C::ModelTruncated,
             Self::Load { .. } => C::ModelLoadFailed,
+            Self::CpuUnsupported(_) => C::ModelUnsupported,
             Self::Worker(e) => e.code(),
             Self::Cancelled => C::Cancelled,
             Self::Inference(_) => C::AsrInference,

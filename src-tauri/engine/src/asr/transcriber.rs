@@ -117,6 +117,9 @@ fn install_logging() {
 impl Transcriber {
     /// Checks the model file, then loads it.
     pub fn load(path: &Path) -> Result<Self, AsrError> {
+        if let Some(missing) = crate::platform::missing_cpu_feature() {
+            return Err(AsrError::CpuUnsupported(missing));
+        }
         let info = model_file::inspect(path)?;
         install_logging();
         let ctx = WhisperContext::new_with_params(path, WhisperContextParameters::default())

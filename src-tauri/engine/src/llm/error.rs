@@ -24,6 +24,8 @@ pub enum LlmError {
     UnsupportedArchitecture { arch: String, supported: String },
     #[error("llama.cpp could not load {0}")]
     Load(PathBuf),
+    #[error("this device's processor cannot run the language model: it lacks {0}")]
+    CpuUnsupported(&'static str),
     #[error("could not create an inference context: {0}")]
     Context(String),
     #[error("could not format the conversation with the chat template: {0}")]
@@ -57,6 +59,7 @@ impl Coded for LlmError {
             Self::BadHeader(_) => ErrorCode::ModelDamaged,
             Self::UnsupportedArchitecture { .. } => ErrorCode::ModelUnsupported,
             Self::Load(_) => ErrorCode::ModelLoadFailed,
+            Self::CpuUnsupported(_) => ErrorCode::ModelUnsupported,
             Self::Context(_) => ErrorCode::LlmContext,
             Self::Template(_) => ErrorCode::LlmTemplate,
             Self::MessageTooLong { .. } => ErrorCode::MessageTooLong,

@@ -1,6 +1,7 @@
 //! The language model: GGUF loading, chat sessions with KV-cache reuse, streaming, and the
 //! worker thread that owns them.
 
+pub mod draft;
 mod error;
 pub mod gguf;
 mod model;

@@ -40,10 +40,21 @@ impl std::fmt::Debug for LlmModel {
 
 impl LlmModel {
     /// Checks the file (typed errors for missing, non-GGUF, truncated, unsupported files) and
-    /// loads it with mmap, CPU only.
+    /// loads it with mmap, CPU only, with the platform's default for repacking.
     pub fn load(path: &Path) -> Result<Self, LlmError> {
+        Self::load_with(path, crate::platform::default_repack())
+    }
+
+    /// As [`Self::load`]; `repack`: let llama.cpp re-lay the quantised weights out for its
+    /// faster prefill kernels. That keeps a second, anonymous copy of most weights beside the
+    /// memory-mapped file (597 MiB for the 1.5B on x86); without it the kernels read the
+    /// mapped file directly (decode speed is unchanged, prefill is slower; docs/BENCHMARKS.md).
+    pub fn load_with(path: &Path, repack: bool) -> Result<Self, LlmError> {
+        if let Some(missing) = crate::platform::missing_cpu_feature() {
+            return Err(LlmError::CpuUnsupported(missing));
+        }
         let info = GgufInfo::read(path)?;
-        let params = LlamaModelParams::default().with_use_mmap(true).with_n_gpu_layers(0);
+        let params = LlamaModelParams::default().with_use_mmap(true).with_n_gpu_layers(0).with_use_extra_bufts(repack);
         let model = LlamaModel::load_from_file(backend(), path, &params)
             .map_err(|_| LlmError::Load(path.to_path_buf()))?;
         let fingerprint = fingerprint(path).map_err(|_| LlmError::Load(path.to_path_buf()))?;
@@ -51,6 +62,7 @@ impl LlmModel {
             arch = %info.architecture,
             file_type = ?info.file_type,
             size_mb = info.file_size / 1_000_000,
+            repack,
             "language model loaded"
         );
         Ok(Self { model, info, fingerprint })

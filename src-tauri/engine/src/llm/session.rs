@@ -17,6 +17,7 @@ use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::token::LlamaToken;
 use serde::{Deserialize, Serialize};
 
+use super::draft::{self, DraftParams};
 use super::model::{backend, LlmModel};
 use super::sampling::SamplingParams;
 use super::template::{ChatFormat, Message, Role};
@@ -33,23 +34,62 @@ use crate::{platform, prompts, CancelToken};
 pub struct SessionOptions {
     /// Context window in tokens (KV cache size).
     pub n_ctx: u32,
-    /// Tokens decoded per prefill step.
+    /// Tokens handed to llama.cpp per prefill step.
     pub n_batch: u32,
+    /// Tokens computed at once within a step (llama.cpp's micro-batch, at most `n_batch`):
+    /// the compute buffer grows with it. `None`: [`platform::default_ubatch`].
+    #[serde(default)]
+    pub n_ubatch: Option<u32>,
+    /// Let llama.cpp repack the weights for faster prefill, at the cost of a second copy of
+    /// them in memory. `None`: [`platform::default_repack`]. Read when the model is loaded.
+    #[serde(default)]
+    pub repack: Option<bool>,
+    /// Most tokens drafted by prompt lookup and verified in one batch (0: off). Greedy
+    /// answers only. The answer is the model's own greedy answer, except where two tokens are
+    /// nearly tied: a batch rounds differently from one token at a time, so either may win.
+    #[serde(default = "default_draft")]
+    pub draft_max: u32,
+    /// Decode what the next question will start with before it comes: the template's closing
+    /// tokens after an answer, the stable words of a partial transcript.
+    #[serde(default = "yes")]
+    pub prefill_ahead: bool,
     /// Inference threads; `None` picks [`platform::default_threads`].
     pub threads: Option<usize>,
     /// Give the model an attached record's parsed results (values, ranges, statuses in words)
     /// ahead of its text. Off only to measure what the table changes.
     #[serde(default = "yes")]
     pub record_table: bool,
+    /// Reserve logits for every token of a micro-batch, as llama.cpp does by default (for
+    /// measuring what capping them saves; never needed).
+    #[serde(default)]
+    pub reserve_all_outputs: bool,
 }
 
 fn yes() -> bool {
     true
 }
 
+fn default_draft() -> u32 {
+    DEFAULT_DRAFT
+}
+
+/// Drafted tokens per step by default: none. On this 2-core CPU a batch checking 9 tokens
+/// costs several single steps and about a third of the drafts were accepted, so drafting did
+/// not pay (docs/BENCHMARKS.md, "Drafting"); `--draft 8` / the setting turns it on.
+pub const DEFAULT_DRAFT: u32 = 0;
+/// The draft length the drafting setting turns on.
+pub const DRAFT_WHEN_ON: u32 = 8;
+
 impl Default for SessionOptions {
     fn default() -> Self {
-        Self { n_ctx: 4096, n_batch: 512, threads: None, record_table: true }
+        Self { n_ctx: 4096, n_batch: 512, n_ubatch: None, repack: None, threads: None, record_table: true, draft_max: DEFAULT_DRAFT, prefill_ahead: true, reserve_all_outputs: false }
+    }
+}
+
+impl SessionOptions {
+    /// Whether the model is loaded with repacked weights.
+    pub fn repack(&self) -> bool {
+        self.repack.unwrap_or_else(platform::default_repack)
     }
 }
 
@@ -100,6 +140,11 @@ pub struct TurnStats {
     pub prefill_tok_s: f64,
     pub decode_ms: f64,
     pub decode_tok_s: f64,
+    /// Tokens drafted by prompt lookup and checked by the model, and how many it accepted.
+    #[serde(default)]
+    pub drafted_tokens: usize,
+    #[serde(default)]
+    pub accepted_tokens: usize,
     pub finish: FinishReason,
 }
 
@@ -158,6 +203,8 @@ impl Drop for Threadpool {
 const MIN_TURN_ROOM: usize = 256;
 /// Tokens of a typical question, kept free when deciding whether a record must be reduced.
 const QUESTION_ROOM: usize = 64;
+/// Most tokens drafted at once (the batch checking them is one token wider).
+pub const MAX_DRAFT: u32 = 16;
 
 /// The most the system message (instructions and record) may take of an `n_ctx` context: an
 /// answer keeps a quarter of the context free (see `send`), a question needs some room too.
@@ -184,6 +231,12 @@ pub struct ChatSession<'m> {
     cached: Vec<LlamaToken>,
     batch: LlamaBatch<'static>,
     n_batch: usize,
+    draft: DraftParams,
+    prefill_ahead: bool,
+    /// Diagnostics: keep, for each token of the last greedy answer, how far its logit was
+    /// ahead of the runner-up ([`Self::last_margins`]).
+    keep_margins: bool,
+    margins: Vec<f32>,
     /// Test hook: behave like a model whose cache cannot be partially removed.
     #[cfg(test)]
     pub(crate) refuse_partial_removal: bool,
@@ -205,10 +258,18 @@ impl<'m> ChatSession<'m> {
         let threads = i32::try_from(threads).unwrap_or(i32::MAX);
         let n_ctx = options.n_ctx.min(model.n_ctx_train().max(512));
         let n_batch = options.n_batch.clamp(8, n_ctx);
+        let n_ubatch = options.n_ubatch.unwrap_or_else(platform::default_ubatch).clamp(8, n_batch);
+        let draft = DraftParams::new(options.draft_max.min(MAX_DRAFT) as usize);
+        // Logits are only ever read for the last prompt token, the token just generated and the
+        // drafted ones: reserving them for every row of a micro-batch would cost
+        // n_ubatch × n_vocab × 4 bytes (310 MiB at 512) for nothing. llama.cpp aborts on a batch
+        // asking for more: `decode_checked` guards it.
+        let n_outputs = if options.reserve_all_outputs { 0 } else { draft.max_tokens as u32 + 1 };
         let params = LlamaContextParams::default()
             .with_n_ctx(NonZeroU32::new(n_ctx))
             .with_n_batch(n_batch)
-            .with_n_ubatch(n_batch)
+            .with_n_ubatch(n_ubatch)
+            .with_n_outputs_max(n_outputs)
             .with_n_threads(threads)
             .with_n_threads_batch(threads);
         let ctx = model
@@ -231,6 +292,10 @@ impl<'m> ChatSession<'m> {
             cached: Vec::new(),
             batch: LlamaBatch::new(n_batch as usize, 1),
             n_batch: n_batch as usize,
+            draft,
+            prefill_ahead: options.prefill_ahead,
+            keep_margins: false,
+            margins: Vec::new(),
             #[cfg(test)]
             refuse_partial_removal: false,
         })
@@ -238,6 +303,17 @@ impl<'m> ChatSession<'m> {
 
     pub fn n_ctx(&self) -> u32 {
         self.ctx.n_ctx()
+    }
+
+    /// Diagnostics (tests, evaluations): from now on keep the logit margins of greedy answers.
+    pub fn keep_margins(&mut self, keep: bool) {
+        self.keep_margins = keep;
+    }
+
+    /// For each token of the last greedy answer: its logit minus the runner-up's (small: a
+    /// near tie, where rounding differences between computations can pick either).
+    pub fn last_margins(&self) -> &[f32] {
+        &self.margins
     }
 
     pub fn turns(&self) -> &[Turn] {
@@ -504,6 +580,43 @@ impl<'m> ChatSession<'m> {
         Ok(())
     }
 
+    /// Decodes now what the next question's prompt will certainly start with, so that only a
+    /// few tokens are left when it comes: the template's closing tokens after the last answer
+    /// and the next user header, plus `user_so_far` (the stable words of a partial transcript,
+    /// or of text being typed) without its last token (the word may go on). A question that
+    /// turns out different rolls the cache back to the first differing token: never a wrong
+    /// cache, at worst lost work. Returns the tokens decoded. Does nothing when off, or when
+    /// the conversation would have to drop turns to fit (the question decides that).
+    pub fn prefill_ahead(&mut self, user_so_far: Option<&str>, cancel: &CancelToken) -> Result<usize, LlmError> {
+        if !self.prefill_ahead {
+            return Ok(0);
+        }
+        let _busy = crate::gate::LlmBusy::enter();
+        let text = user_so_far.map(str::trim).unwrap_or("");
+        // Two continuations that share nothing: the tokens they share are certain.
+        let (x, y) = if text.is_empty() { ("x".to_string(), "?".to_string()) } else { (format!("{text} x"), format!("{text}?")) };
+        let a = self.conversation_tokens(0, Some(&x))?;
+        let b = self.conversation_tokens(0, Some(&y))?;
+        let n_ctx = self.ctx.n_ctx() as usize;
+        if a.len() + MIN_TURN_ROOM.max(n_ctx / 4) > n_ctx {
+            return Ok(0);
+        }
+        let mut stable = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+        if !text.is_empty() {
+            stable = stable.saturating_sub(1);
+        }
+        let tokens = &a[..stable];
+        let mut keep = self.reuse_prefix(tokens)?;
+        if keep == tokens.len() {
+            return Ok(0);
+        }
+        if keep < self.cached.len() {
+            keep = self.truncate_cache(keep)?;
+        }
+        self.prefill(&tokens[keep..], false, cancel)?;
+        Ok(tokens.len() - keep)
+    }
+
     /// The error for a system message (instructions + record) of `system_tokens` that leaves
     /// no room for a question and an answer.
     fn too_long_error(&self, system_tokens: usize, n_ctx: usize) -> LlmError {
@@ -555,6 +668,8 @@ impl<'m> ChatSession<'m> {
             prefill_tok_s: 0.0,
             decode_ms: 0.0,
             decode_tok_s: 0.0,
+            drafted_tokens: 0,
+            accepted_tokens: 0,
             finish: FinishReason::Stop,
         };
 
@@ -596,7 +711,13 @@ impl<'m> ChatSession<'m> {
                 on_event(TurnEvent::Token(text));
             }
         };
-        loop {
+        // Drafting needs the model's own next token at each drafted position: greedy only.
+        let draft = if fast_greedy { self.draft } else { DraftParams::new(0) };
+        // Tokens known to come next, already checked by the model (accepted drafts): their
+        // KV entries are in the cache after `cached`, not yet recorded there.
+        let mut accepted: std::collections::VecDeque<(LlamaToken, f32)> = std::collections::VecDeque::new();
+        self.margins.clear();
+        'answer: loop {
             if cancel.is_cancelled() {
                 stats.finish = FinishReason::Cancelled;
                 break;
@@ -609,28 +730,79 @@ impl<'m> ChatSession<'m> {
                 stats.finish = FinishReason::ContextFull;
                 break;
             }
-            let token = if fast_greedy { argmax(self.ctx.get_logits_ith(logits_index)) } else { sampler.sample(&self.ctx, logits_index) };
+            let (token, margin, in_cache) = match accepted.pop_front() {
+                Some((t, margin)) => (t, margin, true),
+                None if fast_greedy => {
+                    let (t, margin) = top2(self.ctx.get_logits_ith(logits_index));
+                    (t, margin, false)
+                }
+                None => (sampler.sample(&self.ctx, logits_index), f32::NAN, false),
+            };
             if vocab.is_eog(token) {
                 break;
+            }
+            if self.keep_margins {
+                self.margins.push(margin);
             }
             let bytes = vocab.token_to_piece(token, false, None);
             piece_text.clear();
             utf8.push(&bytes, &mut piece_text);
             emit(&piece_text, &mut answer, &mut stats);
             stats.generated_tokens += 1;
+            if in_cache {
+                self.cached.push(token);
+                generated.push(token);
+                continue;
+            }
 
+            // Guess what follows from earlier text, and check the guess in the same batch.
+            self.cached.push(token);
+            let room = n_ctx.saturating_sub(self.cached.len()).min(sampling.max_tokens.saturating_sub(stats.generated_tokens));
+            let guess: Vec<LlamaToken> = draft::lookup(&self.cached, DraftParams { max_tokens: draft.max_tokens.min(room), ..draft }).to_vec();
+            self.cached.pop();
             self.batch.clear();
-            self.batch
-                .add(token, pos(self.cached.len()), &[0], true)
-                .map_err(|e| LlmError::Decode(e.to_string()))?;
+            let base = self.cached.len();
+            for (i, &t) in std::iter::once(&token).chain(&guess).enumerate() {
+                self.batch.add(t, pos(base + i), &[0], true).map_err(|e| LlmError::Decode(e.to_string()))?;
+            }
             if let Err(e) = self.ctx.decode(&mut self.batch) {
-                let len = self.cached.len();
-                self.truncate_cache(len)?;
+                self.truncate_cache(base)?;
                 return Err(LlmError::Decode(e.to_string()));
             }
             self.cached.push(token);
             generated.push(token);
             logits_index = 0;
+            if guess.is_empty() {
+                continue;
+            }
+            // The model's own next token after each position: keep the drafted tokens while
+            // they agree; the first disagreement is the next token (read from its logits).
+            let mut n_ok = 0;
+            while n_ok < guess.len() {
+                let (best, margin) = top2(self.ctx.get_logits_ith(pos(n_ok)));
+                if best != guess[n_ok] {
+                    break;
+                }
+                accepted.push_back((best, margin));
+                n_ok += 1;
+            }
+            stats.drafted_tokens += guess.len();
+            stats.accepted_tokens += n_ok;
+            logits_index = pos(n_ok);
+            if n_ok < guess.len() {
+                // Drop the rejected drafts' cache entries (the accepted ones stay: they are
+                // recorded in `cached` as they are emitted).
+                let keep = base + 1 + n_ok;
+                if self.truncate_cache_tail(keep).is_err() {
+                    break 'answer;
+                }
+            }
+        }
+        // Checked drafts not emitted (the answer ended first, e.g. on a drafted end-of-turn
+        // token) leave the cache.
+        if stats.drafted_tokens > 0 {
+            let len = self.cached.len();
+            self.truncate_cache_tail(len)?;
         }
         piece_text.clear();
         utf8.finish(&mut piece_text);
@@ -770,6 +942,21 @@ impl<'m> ChatSession<'m> {
         }
     }
 
+    /// Removes KV entries from position `keep` on when `cached` already ends at or before
+    /// `keep` (entries decoded but not recorded: rejected or unused drafts).
+    fn truncate_cache_tail(&mut self, keep: usize) -> Result<(), LlmError> {
+        let p0 = u32::try_from(keep).map_err(|e| LlmError::Decode(e.to_string()))?;
+        match self.ctx.clear_kv_cache_seq(Some(0), Some(p0), None) {
+            Ok(true) => Ok(()),
+            _ => {
+                // Cannot remove a tail (recurrent models): start again from an empty cache.
+                self.ctx.clear_kv_cache();
+                self.cached.clear();
+                Err(LlmError::Decode("the model's cache cannot drop drafted tokens".into()))
+            }
+        }
+    }
+
     /// Decodes `tokens` after the cache in chunks of `n_batch`, asking for logits of the last
     /// token only if `want_logits`. Returns `false` if cancelled between chunks (what was
     /// decoded stays cached and consistent).
@@ -796,6 +983,22 @@ impl<'m> ChatSession<'m> {
         }
         Ok(true)
     }
+}
+
+/// The most likely token (as [`argmax`]) and how far ahead of the runner-up it is, in logits.
+fn top2(logits: &[f32]) -> (LlamaToken, f32) {
+    // One pass; the first of equal maxima wins, as in `argmax`.
+    let (mut best, mut first, mut second) = (0usize, f32::NEG_INFINITY, f32::NEG_INFINITY);
+    for (i, &l) in logits.iter().enumerate() {
+        if l > first {
+            second = first;
+            first = l;
+            best = i;
+        } else if l > second {
+            second = l;
+        }
+    }
+    (LlamaToken(i32::try_from(best).unwrap_or(0)), first - second)
 }
 
 /// The most likely token (the first on ties, as llama.cpp's greedy sampler picks).

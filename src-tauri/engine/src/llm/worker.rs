@@ -83,6 +83,8 @@ type Reply<T> = Sender<Result<T, EngineError>>;
 pub enum Request {
     Send { text: String, sampling: SamplingParams, events: Sink<ChatEvent> },
     Prime { done: Reply<()> },
+    /// See [`ChatSession::prefill_ahead`].
+    PrefillAhead { user_so_far: Option<String> },
     SetSystemPrompt(Option<String>),
     SetRecord(Option<String>),
     ClearHistory,
@@ -126,6 +128,14 @@ impl LlmClient {
         let (done, rx) = channel();
         self.client.submit(Request::Prime { done }, cancel)?;
         Ok(rx)
+    }
+
+    /// Decodes what the next question will start with (the template's tokens and
+    /// `user_so_far`, the stable words heard or typed so far) while the person is still
+    /// speaking or typing; `cancel` stops it. Fire and forget: a question that differs just
+    /// re-reads from the first difference.
+    pub fn prefill_ahead(&self, user_so_far: Option<String>, cancel: CancelToken) -> Result<(), LlmError> {
+        Ok(self.client.submit(Request::PrefillAhead { user_so_far }, cancel)?)
     }
 
     /// Primes and waits.
@@ -242,7 +252,7 @@ impl LlmWorker {
     /// Starts the thread and loads the model on it; returns once it is ready (or failed).
     pub fn spawn(path: PathBuf, options: SessionOptions) -> Result<Self, LlmError> {
         let (worker, info) = Worker::spawn("llm", move |ready: Ready<LlmInfo, LlmError>, inbox| {
-            let model = match LlmModel::load(&path) {
+            let model = match LlmModel::load_with(&path, options.repack()) {
                 Ok(m) => m,
                 Err(e) => return ready.fail(e),
             };
@@ -301,7 +311,20 @@ fn serve(session: &mut ChatSession<'_>, request: Request, cancel: &CancelToken) 
                 Ok(stats) => ChatEvent::Done(stats),
                 Err(e) => ChatEvent::Error(EngineError::from_coded(&e)),
             };
+            let answered = matches!(end, ChatEvent::Done(_));
             events.send(end);
+            // The next question starts with the template's closing tokens and a user header:
+            // decode them now, while the person reads, not when they ask.
+            if answered && !cancel.is_cancelled() {
+                if let Err(e) = session.prefill_ahead(None, cancel) {
+                    tracing::debug!("prefill ahead after the answer failed: {e}");
+                }
+            }
+        }
+        Request::PrefillAhead { user_so_far } => {
+            if let Err(e) = session.prefill_ahead(user_so_far.as_deref(), cancel) {
+                tracing::debug!("prefill ahead failed: {e}");
+            }
         }
         Request::Prime { done } => {
             let _ = done.send(session.prime(cancel).map_err(|e| EngineError::from_coded(&e)));

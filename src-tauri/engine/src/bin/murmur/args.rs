@@ -45,6 +45,23 @@ pub struct Cli {
     /// Longest answer, in tokens.
     #[arg(long, global = true, default_value_t = 1024)]
     pub max_tokens: usize,
+    /// Repack the weights for faster prefill (a second copy of them in memory): on or off;
+    /// default: the platform's (on for desktops, off for phones).
+    #[arg(long, global = true, value_name = "on|off", value_parser = on_off)]
+    pub repack: Option<bool>,
+    /// Micro-batch of a prefill step in tokens (default: the platform's).
+    #[arg(long, global = true)]
+    pub ubatch: Option<u32>,
+    /// Most tokens drafted by prompt lookup per step, greedy answers only (0: off).
+    #[arg(long, global = true, default_value_t = murmur_engine::llm::session::DEFAULT_DRAFT)]
+    pub draft: u32,
+    /// Do not decode the next question's first tokens ahead (after an answer, while speaking).
+    #[arg(long, global = true)]
+    pub no_prefill_ahead: bool,
+    /// Reserve logits for every token of a micro-batch, as llama.cpp does by default (to
+    /// measure what capping them saves).
+    #[arg(long, global = true, hide = true)]
+    pub reserve_all_outputs: bool,
     /// More logging on stderr (-v info, -vv debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -292,6 +309,13 @@ pub struct BenchVoiceArgs {
     /// A spoken question for the end-to-end (speech end → first answer token) figure.
     #[arg(long)]
     pub question: Option<PathBuf>,
+    /// Encode every clip in whisper.cpp's full 30 s window (default: a window fitted to the
+    /// clip, as the app's final transcripts are).
+    #[arg(long)]
+    pub full_audio_ctx: bool,
+    /// Also time the spoken question after conversations of about these lengths (tokens).
+    #[arg(long, value_delimiter = ',')]
+    pub history: Vec<usize>,
     /// Runs per figure (the median is reported).
     #[arg(long, default_value_t = 3)]
     pub runs: usize,
@@ -329,6 +353,14 @@ pub enum ModelsCommand {
     Remove { id: String },
 }
 
+fn on_off(s: &str) -> Result<bool, String> {
+    match s {
+        "on" | "true" | "1" => Ok(true),
+        "off" | "false" | "0" => Ok(false),
+        _ => Err(format!("{s:?}: expected on or off")),
+    }
+}
+
 fn parse_task(s: &str) -> Result<Task, String> {
     s.parse()
 }
@@ -347,7 +379,16 @@ impl Cli {
     }
 
     pub fn session_options(&self) -> SessionOptions {
-        SessionOptions { n_ctx: self.ctx, threads: Some(self.thread_count()), ..SessionOptions::default() }
+        SessionOptions {
+            n_ctx: self.ctx,
+            threads: Some(self.thread_count()),
+            n_ubatch: self.ubatch,
+            repack: self.repack,
+            draft_max: self.draft.min(murmur_engine::llm::session::MAX_DRAFT),
+            prefill_ahead: !self.no_prefill_ahead,
+            reserve_all_outputs: self.reserve_all_outputs,
+            ..SessionOptions::default()
+        }
     }
 
     pub fn store(&self) -> ModelStore {

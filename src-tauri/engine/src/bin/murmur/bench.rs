@@ -3,7 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use murmur_engine::asr::{listen, AsrWorker, ListenOptions, PacedWav, VoiceEvent};
+use murmur_engine::asr::{AsrWorker, ListenOptions, PacedWav};
+use murmur_engine::voice::{voice_turn, VoiceTurnEvent, VoiceTurnOptions};
 use murmur_engine::audio::wav;
 use murmur_engine::llm::ChatEvent;
 use murmur_engine::{CancelToken, Sink};
@@ -43,6 +44,8 @@ pub fn voice(cli: &Cli, args: &BenchVoiceArgs) -> Result<()> {
     for path in &args.wavs {
         let pcm = wav::read_for_whisper(path)?;
         let secs = pcm.len() as f64 / 16_000.0;
+        let audio_ctx = if args.full_audio_ctx { None } else { Some(TranscribeOptions::fitted_audio_ctx(pcm.len())) };
+        let opts = TranscribeOptions { audio_ctx, ..opts.clone() };
         let _ = client.transcribe(pcm.clone(), opts.clone())?; // warm-up
         let mut times = Vec::new();
         for _ in 0..runs {
@@ -58,45 +61,64 @@ pub fn voice(cli: &Cli, args: &BenchVoiceArgs) -> Result<()> {
     }
 
     if let Some(question) = &args.question {
+        // The product's voice turn: priming while the person speaks, partial transcripts (and,
+        // unless --no-prefill-ahead, their stable words prefilled), the final transcript, the
+        // answer; in a new conversation and after conversations of the given lengths.
         let llm = chat::load_worker(cli)?;
-        let (mut finals, mut firsts) = (Vec::new(), Vec::new());
-        let mut speech_secs = 0.0;
-        for _ in 0..runs {
-            llm.clear_history()?;
-            llm.prime_wait(CancelToken::new())?;
-            // Push-to-talk: the recording stops when the speech (the file) ends.
-            let input = PacedWav::open(question, Duration::ZERO)?;
-            speech_secs = input.speech_secs();
-            let (sink, events) = Sink::channel();
-            let _session = listen(Box::new(input), client.clone(), ListenOptions { auto_stop_silence: None, transcribe: opts.clone(), ..ListenOptions::default() }, sink)?;
-            let (transcript, stopped_at) = loop {
-                match events.recv()? {
-                    VoiceEvent::Final { transcript, final_ms } => break (transcript, Instant::now() - Duration::from_secs_f64(final_ms / 1000.0)),
-                    VoiceEvent::Error(e) => return Err(Box::new(e)),
-                    _ => {}
+        let mut rows = Vec::new();
+        let mut targets = vec![0usize];
+        targets.extend(&args.history);
+        for &target in &targets {
+            let history_tokens = grow_history(&llm, target)?;
+            let (mut finals, mut firsts, mut reused) = (Vec::new(), Vec::new(), Vec::new());
+            let mut speech_secs = 0.0;
+            for _ in 0..runs {
+                llm.prime_wait(CancelToken::new())?;
+                // Push-to-talk: the recording stops when the speech (the file) ends.
+                let input = PacedWav::open(question, Duration::ZERO)?;
+                speech_secs = input.speech_secs();
+                let (sink, events) = Sink::channel();
+                let listen = ListenOptions { auto_stop_silence: None, transcribe: opts.clone(), fit_audio_ctx: !args.full_audio_ctx, ..ListenOptions::default() };
+                let options = VoiceTurnOptions { listen, sampling: cli.sampling(), prefill_partial: !cli.no_prefill_ahead, ..VoiceTurnOptions::default() };
+                let _turn = voice_turn(llm.client(), client.clone(), Box::new(input), options, sink)?;
+                let (mut stopped_at, mut first_ms) = (None, f64::NAN);
+                loop {
+                    match events.recv()? {
+                        VoiceTurnEvent::Heard { final_ms, .. } => {
+                            finals.push(final_ms);
+                            stopped_at = Some(Instant::now() - Duration::from_secs_f64(final_ms / 1000.0));
+                        }
+                        VoiceTurnEvent::Answer(ChatEvent::Token(_)) if first_ms.is_nan() => first_ms = stopped_at.map_or(f64::NAN, ms_since),
+                        VoiceTurnEvent::Answer(ChatEvent::Done(stats)) => {
+                            reused.push(stats.prefilled_tokens as f64);
+                            break;
+                        }
+                        VoiceTurnEvent::Answer(ChatEvent::Error(e)) | VoiceTurnEvent::Error(e) => return Err(Box::new(e)),
+                        VoiceTurnEvent::NoSpeech => return Err("no speech heard in the question".into()),
+                        _ => {}
+                    }
                 }
-            };
-            let final_ms = stopped_at.elapsed().as_secs_f64() * 1000.0;
-            let events = llm.ask(transcript.text, cli.sampling(), CancelToken::new())?;
-            let mut first_ms = f64::NAN;
-            for e in events {
-                match e {
-                    ChatEvent::Token(_) if first_ms.is_nan() => first_ms = ms_since(stopped_at),
-                    ChatEvent::Done(_) => break,
-                    ChatEvent::Error(e) => return Err(Box::new(e)),
-                    _ => {}
-                }
+                firsts.push(first_ms);
+                // The next run asks at the same length (the cache keeps the history).
+                llm.retract_last()?;
             }
-            finals.push(final_ms);
-            firsts.push(first_ms);
+            let (f, a) = (median(finals.clone()), median(firsts.clone()));
+            println!();
+            println!("| voice path ({speech_secs:.1} s question, {history_tokens} tokens of history) | median ms | spread ms |");
+            println!("|---|---:|---:|");
+            println!("| end of speech → final transcript | {f:.0} | {:.0} |", spread(&finals));
+            println!("| end of speech → first answer token | {a:.0} | {:.0} |", spread(&firsts));
+            println!("| tokens left to read when the question came (median) | {:.0} | |", median(reused.clone()));
+            let row = serde_json::json!({ "target": target, "history_tokens": history_tokens, "question_s": speech_secs, "to_final_ms": f, "to_first_token_ms": a,
+                "runs_final_ms": finals, "runs_first_token_ms": firsts, "prefilled_tokens": reused });
+            if target == 0 {
+                json["voice_path"] = row.clone();
+            }
+            rows.push(row);
         }
-        let (f, a) = (median(finals.clone()), median(firsts.clone()));
-        println!();
-        println!("| voice path ({speech_secs:.1} s question) | median ms | spread ms |");
-        println!("|---|---:|---:|");
-        println!("| end of speech → final transcript | {f:.0} | {:.0} |", spread(&finals));
-        println!("| end of speech → first answer token | {a:.0} | {:.0} |", spread(&firsts));
-        json["voice_path"] = serde_json::json!({ "question_s": speech_secs, "to_final_ms": f, "to_first_token_ms": a, "runs_final_ms": finals, "runs_first_token_ms": firsts });
+        json["voice_path_history"] = rows.into();
+        json["fit_audio_ctx"] = (!args.full_audio_ctx).into();
+        json["prefill_ahead"] = (!cli.no_prefill_ahead).into();
     }
     println!();
     println!("{}", serde_json::to_string(&json)?);
@@ -105,6 +127,29 @@ pub fn voice(cli: &Cli, args: &BenchVoiceArgs) -> Result<()> {
 
 fn ms_since(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1000.0
+}
+
+/// A conversation of about `target` tokens in the worker, in the cache as after its last
+/// answer (0: a new conversation). Returns the tokens cached.
+fn grow_history(llm: &murmur_engine::llm::LlmWorker, target: usize) -> Result<usize> {
+    llm.clear_history()?;
+    llm.reset_cache()?;
+    if target == 0 {
+        return Ok(0);
+    }
+    // Filler turns of ~90 tokens; the last one is asked for real (one token of answer), so the
+    // cache holds the conversation and what the worker decodes ahead after an answer.
+    let turns: Vec<Turn> = (0..(target / 90).max(1)).map(filler_turn).collect();
+    llm.restore(turns[..turns.len() - 1].to_vec())?;
+    let last = turns.last().map(|t| t.user.clone()).unwrap_or_default();
+    for e in llm.ask(last, SamplingParams { max_tokens: 1, ..SamplingParams::greedy() }, CancelToken::new())? {
+        match e {
+            ChatEvent::Done(_) => break,
+            ChatEvent::Error(e) => return Err(Box::new(e)),
+            _ => {}
+        }
+    }
+    Ok(llm.snapshot()?.cached_tokens)
 }
 
 /// Filler for a conversation of a given length: plausible questions and answers about records.
@@ -121,12 +166,13 @@ fn filler_turn(i: usize) -> Turn {
 }
 
 pub fn llm(cli: &Cli, args: &BenchLlmArgs) -> Result<()> {
-    let model = LlmModel::load(&cli.model_path()?)?;
-    let options = SessionOptions { n_ctx: cli.ctx, n_batch: args.batch, threads: Some(cli.thread_count()), ..SessionOptions::default() };
+    let options = SessionOptions { n_batch: args.batch, ..cli.session_options() };
+    let model = LlmModel::load_with(&cli.model_path()?, options.repack())?;
     let mut s = ChatSession::new(&model, &options)?;
     let runs = args.runs.max(1);
     let threads = cli.thread_count();
-    let mut json = serde_json::json!({ "model": model.info().path, "file_bytes": model.info().file_size, "threads": threads, "n_batch": args.batch });
+    let mut json = serde_json::json!({ "model": model.info().path, "file_bytes": model.info().file_size, "threads": threads, "n_batch": args.batch,
+        "n_ubatch": options.n_ubatch, "repack": options.repack(), "prefill_ahead": options.prefill_ahead });
 
     // Prefill and generation, like llama-bench's ppN and tgN.
     let _ = s.bench_prefill(64)?; // warm-up
@@ -171,6 +217,8 @@ pub fn llm(cli: &Cli, args: &BenchLlmArgs) -> Result<()> {
             s.reset_cache();
             let last = turns.last().map(|t| t.user.clone()).unwrap_or_default();
             s.send(&last, &sampling, &CancelToken::new(), &mut |_| {})?;
+            // As the model worker does after every answer (a no-op with --no-prefill-ahead).
+            s.prefill_ahead(None, &CancelToken::new())?;
             let w = s.send(question, &sampling, &CancelToken::new(), &mut |_| {})?;
             history_tokens = w.reused_tokens;
             warm.push(w.ttft_ms.unwrap_or(f64::NAN));
@@ -220,8 +268,9 @@ pub fn memory(cli: &Cli) -> Result<()> {
     let baseline = vm_hwm_mb();
     let llm_path = cli.model_path()?;
     let whisper_path = cli.whisper_path()?;
-    let model = LlmModel::load(&llm_path)?;
-    let mut s = ChatSession::new(&model, &SessionOptions { n_ctx: 4096, threads: Some(cli.thread_count()), ..SessionOptions::default() })?;
+    let options = SessionOptions { n_ctx: 4096, ..cli.session_options() };
+    let model = LlmModel::load_with(&llm_path, options.repack())?;
+    let mut s = ChatSession::new(&model, &options)?;
     let mut t = Transcriber::load(&whisper_path)?;
     // Use both, so that compute buffers exist and the weights are paged in.
     s.send("What is HbA1c?", &SamplingParams { max_tokens: 16, ..SamplingParams::greedy() }, &CancelToken::new(), &mut |_| {})?;
@@ -238,6 +287,7 @@ pub fn memory(cli: &Cli) -> Result<()> {
     println!(
         "{}",
         serde_json::json!({ "peak_rss_mib": peak, "baseline_mib": baseline, "model_files_mib": files, "n_ctx": 4096,
+            "repack": options.repack(), "n_ubatch": options.n_ubatch, "draft_max": options.draft_max, "reserve_all_outputs": options.reserve_all_outputs,
             "read_bandwidth_gbps": bw, "weights_bytes": weights, "decode_ceiling_tok_s": bw * 1e9 / weights, "threads": threads })
     );
     Ok(())

@@ -160,7 +160,7 @@ pub fn listen(cli: &Cli, args: &ListenArgs) -> Result<()> {
     // Listening, then the answer: the engine's voice turn (the model reads its instructions
     // while you speak).
     let (sink, events) = Sink::channel();
-    let turn = voice_turn(llm.client(), asr.client(), input, VoiceTurnOptions { listen: opts, sampling: cli.sampling(), prime: true, answer: true, ask: None }, sink)?;
+    let turn = voice_turn(llm.client(), asr.client(), input, VoiceTurnOptions { listen: opts, sampling: cli.sampling(), prime: true, prefill_partial: !cli.no_prefill_ahead, answer: true, ask: None }, sink)?;
     enter_stops(args.file.is_none(), {
         let h = turn.handle();
         move || h.stop()
