@@ -25,6 +25,9 @@ py_status=${PIPESTATUS[0]}
 # The health-records evaluation's own tests (the report generator, the scorers).
 python3 -m unittest discover -s scripts/eval -p 'test_*.py' 2>&1 | tee -a "$log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || py_status=1
+# The benchmark driver's helpers (report tables, merging sections, the fitted window).
+python3 -m unittest discover -s scripts/bench -p 'test_*.py' 2>&1 | tee -a "$log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || py_status=1
 
 # The UI's unit tests (Vitest, jsdom): rendering, the sanitiser, stream handling.
 npm run --silent ui:test 2>&1 | tee -a "$log"
