@@ -182,9 +182,9 @@ def mark(ok):
 # ----------------------------------------------------------------------------------------------
 
 def fitted_audio_ctx(samples):
-    """murmur's encoder window for a clip: 50 frames a second, plus 64, within [256, 1500]."""
+    """murmur's encoder window for a clip: 50 frames a second, plus 128, within [256, 1500]."""
     frames = -(-samples // 320)
-    return max(256, min(1500, frames + 64))
+    return max(256, min(1500, frames + 128))
 
 
 def wav_samples_16k(path):
@@ -916,7 +916,7 @@ def write_report(r, out_dir=None):
         if new:
             L.append("Greedy decoding, English, the same vocabulary prompt, 2 threads, timestamps on; time of the "
                      "transcription itself (model load excluded). murmur encodes each clip in a window fitted to it, as the "
-                     "app's final transcripts are (`ceil(samples / 320) + 64` frames within 256–1500, 50 frames per second of "
+                     "app's final transcripts are (`ceil(samples / 320) + 128` frames within 256–1500, 50 frames per second of "
                      "audio; whisper.cpp's full window is 1500 frames = 30 s), and with `--full-audio-ctx` in the full window. "
                      "whisper-cli: whisper.cpp 1.8.5 from pywhispercpp 1.5.1's sdist, the nearest on PyPI to the 1.8.3 that "
                      "whisper-rs-sys 0.15.0 vendors, with its own ggml (murmur's whisper.cpp runs on llama.cpp's newer ggml), "

@@ -82,11 +82,11 @@ def old_results():
 
 class Helpers(unittest.TestCase):
     def test_fitted_audio_ctx_is_murmurs_formula(self):
-        self.assertEqual(run.fitted_audio_ctx(3 * 16000), 256)  # 150 + 64, raised to the minimum
-        self.assertEqual(run.fitted_audio_ctx(10 * 16000), 564)
-        self.assertEqual(run.fitted_audio_ctx(10 * 16000 + 1), 565)  # a started frame counts
+        self.assertEqual(run.fitted_audio_ctx(3 * 16000), 278)  # 150 + 128
+        self.assertEqual(run.fitted_audio_ctx(10 * 16000), 628)
+        self.assertEqual(run.fitted_audio_ctx(10 * 16000 + 1), 629)  # a started frame counts
         self.assertEqual(run.fitted_audio_ctx(30 * 16000), 1500)
-        self.assertEqual(run.fitted_audio_ctx(71838), 289)  # the question: ceil(224.5) + 64
+        self.assertEqual(run.fitted_audio_ctx(71838), 353)  # the question: ceil(224.5) + 128
 
     def test_wav_samples_at_16k(self):
         with tempfile.TemporaryDirectory() as tmp:

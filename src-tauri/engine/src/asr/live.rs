@@ -124,6 +124,10 @@ pub struct ListenOptions {
     pub partial_interval: Option<Duration>,
     /// Decoding settings of the final transcript (partials use a fast variant of them).
     pub transcribe: TranscribeOptions,
+    /// Audio kept before the voice onset and after the last voiced frame (`None`: the
+    /// model's default, [`default_padding`]).
+    #[serde(default)]
+    pub padding: Option<Duration>,
     /// Encode the final transcript's audio in a window fitted to it (with a margin) instead
     /// of whisper.cpp's 30 s, unless `transcribe.audio_ctx` sets one.
     #[serde(default = "fit")]
@@ -141,6 +145,7 @@ impl Default for ListenOptions {
             partial_interval: Some(Duration::from_millis(800)),
             transcribe: TranscribeOptions::default(),
             fit_audio_ctx: true,
+            padding: None,
             save_recording: None,
         }
     }
@@ -257,11 +262,20 @@ pub fn listen(input: Box<dyn AudioInput>, asr: AsrClient, options: ListenOptions
 }
 
 /// Audio kept before the first and after the last voiced frame.
-const PAD: usize = WHISPER_SAMPLE_RATE as usize / 2;
+/// Silence kept around the speech by default, by model size: measured on 50 spoken health
+/// questions and the speech fixtures (docs/BENCHMARKS.md, "Silence around the speech"), tiny
+/// transcribes best with half a second on each side, base with a quarter.
+pub fn default_padding(audio_layers: i32) -> Duration {
+    if audio_layers >= 6 {
+        Duration::from_millis(250)
+    } else {
+        Duration::from_millis(500)
+    }
+}
 
 /// Where the speech starts in the utterance (with a margin).
-fn speech_start(first_voice_frame: Option<usize>) -> usize {
-    first_voice_frame.map_or(0, |f| (f.saturating_sub(1) * FRAME).saturating_sub(PAD))
+fn speech_start(first_voice_frame: Option<usize>, pad: usize) -> usize {
+    first_voice_frame.map_or(0, |f| (f.saturating_sub(1) * FRAME).saturating_sub(pad))
 }
 
 /// Stable prefix agreement between consecutive partial hypotheses (LocalAgreement-2): a word
@@ -315,6 +329,8 @@ fn run(
     let mut meter = LevelMeter::new(WHISPER_SAMPLE_RATE);
     let mut vad = VoiceDetector::new(options.vad);
     let max_samples = (options.max_duration.as_secs_f64() * f64::from(WHISPER_SAMPLE_RATE)) as usize;
+    let pad = options.padding.unwrap_or_else(|| default_padding(asr.audio_layers()));
+    let pad = (pad.as_secs_f64() * f64::from(WHISPER_SAMPLE_RATE)) as usize;
 
     let mut raw = Vec::new();
     let mut mono = Vec::new();
@@ -389,7 +405,7 @@ fn run(
                 tracing::debug!("partial transcript skipped: the language model is computing");
             }
             if speech_started && partial.is_none() && last_partial.elapsed() >= interval && !gate::llm_busy() {
-                let from = speech_start(first_voice_frame).max(utterance.len().saturating_sub(30 * WHISPER_SAMPLE_RATE as usize));
+                let from = speech_start(first_voice_frame, pad).max(utterance.len().saturating_sub(30 * WHISPER_SAMPLE_RATE as usize));
                 let window = &utterance[from..];
                 let opts = TranscribeOptions { audio_ctx: Some(TranscribeOptions::fitted_audio_ctx(window.len())), ..partial_options.clone() };
                 let cancel = CancelToken::new();
@@ -418,8 +434,8 @@ fn run(
         // short clips).
         let opts = TranscribeOptions { vad: None, timestamps: false, ..options.transcribe.clone() };
         // Only the speech and a margin: long leading silence makes Whisper worse, not better.
-        let from = speech_start(first_voice_frame);
-        let to = (last_voice_frame * FRAME + PAD).min(utterance.len());
+        let from = speech_start(first_voice_frame, pad);
+        let to = (last_voice_frame * FRAME + pad).min(utterance.len());
         utterance.truncate(to.max(from));
         utterance.drain(..from);
         let opts = match opts.audio_ctx {

@@ -61,10 +61,13 @@ impl Default for TranscribeOptions {
 }
 
 impl TranscribeOptions {
-    /// An encoder context just large enough for `samples` of 16 kHz audio.
+    /// An encoder context just large enough for `samples` of 16 kHz audio, with a margin of
+    /// 128 frames (2.56 s): with no margin Whisper loops on some clips, and of the margins
+    /// measured (0, 32, 64, 128 frames) 128 was the only one never worse than the full 30 s
+    /// window on tiny.en (docs/BENCHMARKS.md, "The encoder window").
     pub fn fitted_audio_ctx(samples: usize) -> i32 {
         let frames = samples.div_ceil(320) as i32; // 50 encoder frames per second
-        (frames + 64).clamp(256, 1500)
+        (frames + 128).clamp(256, 1500)
     }
 }
 

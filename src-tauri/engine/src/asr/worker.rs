@@ -24,6 +24,9 @@ pub struct Job {
 #[derive(Clone, Debug)]
 pub struct AsrClient {
     client: Client<Job>,
+    /// The model's encoder layers (4 for tiny, 6 for base, …): sizes that want different
+    /// silence around the speech ([`super::live::default_padding`]).
+    audio_layers: i32,
 }
 
 impl AsrClient {
@@ -33,6 +36,11 @@ impl AsrClient {
         let (reply, rx) = channel();
         self.client.submit(Job { pcm, options, reply }, cancel)?;
         Ok(rx)
+    }
+
+    /// The loaded model's encoder layers.
+    pub fn audio_layers(&self) -> i32 {
+        self.audio_layers
     }
 
     /// Transcribes and waits for the result.
@@ -81,6 +89,6 @@ impl AsrWorker {
     }
 
     pub fn client(&self) -> AsrClient {
-        AsrClient { client: self.worker.client() }
+        AsrClient { client: self.worker.client(), audio_layers: self.info.n_audio_layer }
     }
 }
