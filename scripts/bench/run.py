@@ -59,7 +59,8 @@ MEMORY_LEVERS = (
     ("before", "before: llama.cpp defaults", ["--reserve-all-outputs", "--repack", "on"]),
     ("logits_capped", "logits capped", ["--repack", "on"]),
     ("no_repack", "+ no repacking", ["--repack", "off"]),
-    ("ubatch_256", "+ ubatch 256 (phone default)", ["--repack", "off", "--ubatch", "256"]),
+    ("ubatch_256", "+ ubatch 256", ["--repack", "off", "--ubatch", "256"]),
+    ("kv_q8", "+ 8-bit KV cache (the phone defaults)", ["--repack", "off", "--ubatch", "256", "--kv", "q8"]),
 )
 MEMORY_GOAL_MIB = 350
 # bench-voice, lever by lever: (key, label, global flags, bench-voice flags).
@@ -90,7 +91,7 @@ FULL = {"pp": "256,1024", "tg": 128, "followup_history": None, "voice_history": 
         "whisper_secs": (3, 10, 30), "draft_records": 3, "draft_tasks": DRAFT_TASKS, "draft_open": len(DRAFT_OPEN_QUESTIONS),
         "draft_max_tokens": 192}
 QUICK = {"pp": "32", "tg": 8, "followup_history": "100", "voice_history": (100,), "voice_max_tokens": 4,
-         "voice_variants": ("before", "now"), "memory_levers": ("before", "ubatch_256"),
+         "voice_variants": ("before", "now"), "memory_levers": ("before", "kv_q8"),
          "whisper_secs": (3,), "draft_records": 0, "draft_tasks": ("explain",), "draft_open": 1, "draft_max_tokens": 16}
 
 # Titles of the report's sections (also those of earlier versions of this script: a section of

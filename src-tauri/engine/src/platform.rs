@@ -32,6 +32,13 @@ pub fn default_repack() -> bool {
     !cfg!(any(target_os = "ios", target_os = "android"))
 }
 
+/// Whether the KV cache is kept in 8 bits by default: on phones, where it decides whether the
+/// 1.5B with a 4,096-token context stays within its memory budget (docs/BENCHMARKS.md,
+/// "Memory levers"); desktops keep 16-bit floats.
+pub fn default_kv_q8() -> bool {
+    cfg!(any(target_os = "ios", target_os = "android"))
+}
+
 /// Tokens computed in one step of a prefill (llama.cpp's micro-batch). The compute buffer
 /// grows with it; prefill speed barely does above 128 on phones' narrower cores.
 pub fn default_ubatch() -> u32 {

@@ -10,7 +10,7 @@
 use std::num::NonZeroU32;
 use std::time::Instant;
 
-use llama_cpp_2::context::params::LlamaContextParams;
+use llama_cpp_2::context::params::{KvCacheType, LlamaContextParams};
 use llama_cpp_2::context::session::LlamaStateSeqFlags;
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_batch::LlamaBatch;
@@ -44,6 +44,10 @@ pub struct SessionOptions {
     /// them in memory. `None`: [`platform::default_repack`]. Read when the model is loaded.
     #[serde(default)]
     pub repack: Option<bool>,
+    /// Keep the KV cache in 8-bit (q8_0) instead of 16-bit floats: half the memory and half
+    /// the attention's reads over a long conversation. `None`: [`platform::default_kv_q8`].
+    #[serde(default)]
+    pub kv_q8: Option<bool>,
     /// Most tokens drafted by prompt lookup and verified in one batch (0: off). Greedy
     /// answers only. The answer is the model's own greedy answer, except where two tokens are
     /// nearly tied: a batch rounds differently from one token at a time, so either may win.
@@ -82,7 +86,7 @@ pub const DRAFT_WHEN_ON: u32 = 8;
 
 impl Default for SessionOptions {
     fn default() -> Self {
-        Self { n_ctx: 4096, n_batch: 512, n_ubatch: None, repack: None, threads: None, record_table: true, draft_max: DEFAULT_DRAFT, prefill_ahead: true, reserve_all_outputs: false }
+        Self { n_ctx: 4096, n_batch: 512, n_ubatch: None, repack: None, threads: None, record_table: true, kv_q8: None, draft_max: DEFAULT_DRAFT, prefill_ahead: true, reserve_all_outputs: false }
     }
 }
 
@@ -264,12 +268,15 @@ impl<'m> ChatSession<'m> {
         // drafted ones: reserving them for every row of a micro-batch would cost
         // n_ubatch × n_vocab × 4 bytes (310 MiB at 512) for nothing. llama.cpp aborts on a batch
         // asking for more: `decode_checked` guards it.
+        let kv_type = if options.kv_q8.unwrap_or_else(platform::default_kv_q8) { KvCacheType::Q8_0 } else { KvCacheType::F16 };
         let n_outputs = if options.reserve_all_outputs { 0 } else { draft.max_tokens as u32 + 1 };
         let params = LlamaContextParams::default()
             .with_n_ctx(NonZeroU32::new(n_ctx))
             .with_n_batch(n_batch)
             .with_n_ubatch(n_ubatch)
             .with_n_outputs_max(n_outputs)
+            .with_type_k(kv_type)
+            .with_type_v(kv_type)
             .with_n_threads(threads)
             .with_n_threads_batch(threads);
         let ctx = model

@@ -49,6 +49,10 @@ pub struct Cli {
     /// default: the platform's (on for desktops, off for phones).
     #[arg(long, global = true, value_name = "on|off", value_parser = on_off)]
     pub repack: Option<bool>,
+    /// KV cache type: q8 (8-bit, half the memory) or f16 (default: the platform's: q8 on
+    /// phones, f16 on desktops).
+    #[arg(long, global = true, value_name = "q8|f16", value_parser = kv_type)]
+    pub kv: Option<bool>,
     /// Micro-batch of a prefill step in tokens (default: the platform's).
     #[arg(long, global = true)]
     pub ubatch: Option<u32>,
@@ -353,6 +357,14 @@ pub enum ModelsCommand {
     Remove { id: String },
 }
 
+fn kv_type(s: &str) -> Result<bool, String> {
+    match s {
+        "q8" | "q8_0" => Ok(true),
+        "f16" => Ok(false),
+        _ => Err(format!("{s:?}: expected q8 or f16")),
+    }
+}
+
 fn on_off(s: &str) -> Result<bool, String> {
     match s {
         "on" | "true" | "1" => Ok(true),
@@ -384,6 +396,7 @@ impl Cli {
             threads: Some(self.thread_count()),
             n_ubatch: self.ubatch,
             repack: self.repack,
+            kv_q8: self.kv,
             draft_max: self.draft.min(murmur_engine::llm::session::MAX_DRAFT),
             prefill_ahead: !self.no_prefill_ahead,
             reserve_all_outputs: self.reserve_all_outputs,

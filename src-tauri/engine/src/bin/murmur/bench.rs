@@ -287,7 +287,7 @@ pub fn memory(cli: &Cli) -> Result<()> {
     println!(
         "{}",
         serde_json::json!({ "peak_rss_mib": peak, "baseline_mib": baseline, "model_files_mib": files, "n_ctx": 4096,
-            "repack": options.repack(), "n_ubatch": options.n_ubatch, "draft_max": options.draft_max, "reserve_all_outputs": options.reserve_all_outputs,
+            "repack": options.repack(), "n_ubatch": options.n_ubatch, "kv_q8": options.kv_q8, "draft_max": options.draft_max, "reserve_all_outputs": options.reserve_all_outputs,
             "read_bandwidth_gbps": bw, "weights_bytes": weights, "decode_ceiling_tok_s": bw * 1e9 / weights, "threads": threads })
     );
     Ok(())
