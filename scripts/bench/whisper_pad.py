@@ -22,14 +22,20 @@ and digits ("A 1 C", "a one c" -> "a1c"; "L D L" -> "ldl"). Time = the CLI's own
 "transcribed in" (mel + encoder + decoder, not the model load); the median over the clips.
 
 Raw results go to a JSON-lines file (--raw; default in the bench cache), which makes a rerun
-resume: finished (model, clip, variant) rows are not measured again (--fresh starts over).
+resume: finished (model, clip, variant) rows are not measured again (--fresh starts over); the
+report counts only clips measured with every variant and model, so a run stopped early is fine.
+
+Cost: 35 variants x 2 models = 70 CLI runs per clip, about 1.5 min per clip with --threads 1
+(tiny.en ~0.3 s fitted / 1.2 s full, base ~0.6 s / 2.6 s, plus ~0.4 s model load per run): the
+5 fixtures and 2 voices (65 clips) took 100 min on 2 busy cores. --voices 1 is a ~45 min run.
+On a machine busy with other work use --threads 1: whisper.cpp's threads spin-wait for each
+other, and with 2 threads on 2 loaded cores a run took 5-55x longer (same transcripts).
 """
 import argparse
 import json
 import math
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -200,14 +206,14 @@ def fixture_clips(speech_dir, cache):
     return clips
 
 
-def question_clips(questions_file, cache):
+def question_clips(questions_file, cache, voices=VOICES):
     out_dir = os.path.join(cache, "speech-questions")
     os.makedirs(out_dir, exist_ok=True)
     with open(questions_file) as f:
         questions = [l.strip() for l in f if l.strip() and not l.startswith("#")]
     clips = []
     # voice by voice, so that a run stopped early has whole voices (it resumes where it stopped)
-    for voice, speed in VOICES:
+    for voice, speed in voices:
         for qi, q in enumerate(questions, 1):
             name = f"q{qi:02d}_{voice.replace('+', '_')}_{speed}"
             wav = os.path.join(out_dir, name + ".wav")
@@ -286,6 +292,8 @@ def main():
     ap.add_argument("--questions", default=os.path.join(HERE, "speech_questions.txt"))
     ap.add_argument("--pads", default=",".join(f"{a}:{b}" for a, b in PADS), help="PRE:POST ms, comma-separated")
     ap.add_argument("--margins", default=",".join(map(str, MARGINS)), help="'full' and/or fitted margins in frames")
+    ap.add_argument("--voices", type=int, default=len(VOICES),
+                    help=f"speak the questions in the first N of {', '.join(f'{v} {s}' for v, s in VOICES)}")
     ap.add_argument("--limit", type=int, help="at most this many clips per set (a smoke run)")
     ap.add_argument("--raw", default=os.path.join(CACHE, "bench", "whisper-pad", "results.jsonl"))
     ap.add_argument("--fresh", action="store_true", help="forget earlier raw results")
@@ -303,7 +311,7 @@ def main():
     if "fixtures" in args.sets:
         clips += fixture_clips(env["MURMUR_TEST_SPEECH"], bench_cache)[:args.limit]
     if "questions" in args.sets:
-        qs = question_clips(args.questions, bench_cache)
+        qs = question_clips(args.questions, bench_cache, VOICES[:args.voices])
         clips += [c for v in dict.fromkeys(c["set"] for c in qs) for c in [c for c in qs if c["set"] == v][:args.limit]]
     log(f"{len(clips)} clips, {len(pads)} pads x {len(margins)} windows, models {models}")
 

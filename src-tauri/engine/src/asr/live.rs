@@ -262,8 +262,8 @@ pub fn listen(input: Box<dyn AudioInput>, asr: AsrClient, options: ListenOptions
 }
 
 /// Audio kept before the first and after the last voiced frame.
-/// Silence kept around the speech by default, by model size: measured on 50 spoken health
-/// questions and the speech fixtures (docs/BENCHMARKS.md, "Silence around the speech"), tiny
+/// Silence kept around the speech by default, by model size: measured on 65 spoken health
+/// questions (docs/BENCHMARKS.md, "Silence around the speech and the encoder window"), tiny
 /// transcribes best with half a second on each side, base with a quarter.
 pub fn default_padding(audio_layers: i32) -> Duration {
     if audio_layers >= 6 {
