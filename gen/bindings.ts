@@ -952,6 +952,14 @@ export type VoiceEvent = { event: "started"; data: {
 	stable: string,
 	tail: string,
 } } | 
+/**
+ *  The person has paused long enough that the final transcript's audio is known (unless
+ *  they speak again): this is that transcript, computed ahead. If they stop now, `Final`
+ *  brings the same text at once; if they speak on, it is superseded.
+ */
+{ event: "paused"; data: {
+	text: string,
+} } | 
 /**  Recording has stopped; the final transcript is being computed. */
 { event: "transcribing" } | 
 /**

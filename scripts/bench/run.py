@@ -68,7 +68,10 @@ VOICE_VARIANTS = (
     ("before", "before", ["--no-prefill-ahead"], ["--full-audio-ctx"]),
     ("fitted", "fitted window", ["--no-prefill-ahead"], []),
     ("now", "now", [], []),
+    ("pause", "now, stopped 1.5 s after", [], ["--release-after-ms", "1500"]),
 )
+# The variants whose time from the stop is broken down (T_VOICE_PROFILE).
+VOICE_PROFILED = ("now", "pause")
 VOICE_HISTORY = (1000, 2000, 3500)
 VOICE_FIRST_TOKEN_GOAL_MS = 600  # for the 1.5B
 VOICE_HISTORY_GOAL = 1.2
@@ -87,11 +90,11 @@ DRAFT_STAT_KEYS = ("decode_tok_s", "decode_ms", "generated_tokens", "drafted_tok
 
 # Sizes of the full run and of the smoke run (--quick).
 FULL = {"pp": "256,1024", "tg": 128, "followup_history": None, "voice_history": VOICE_HISTORY, "voice_max_tokens": 8,
-        "voice_variants": ("before", "fitted", "now"), "memory_levers": tuple(k for k, _, _ in MEMORY_LEVERS),
+        "voice_variants": ("before", "fitted", "now", "pause"), "memory_levers": tuple(k for k, _, _ in MEMORY_LEVERS),
         "whisper_secs": (3, 10, 30), "draft_records": 3, "draft_tasks": DRAFT_TASKS, "draft_open": len(DRAFT_OPEN_QUESTIONS),
         "draft_max_tokens": 192}
 QUICK = {"pp": "32", "tg": 8, "followup_history": "100", "voice_history": (100,), "voice_max_tokens": 4,
-         "voice_variants": ("before", "now"), "memory_levers": ("before", "kv_q8"),
+         "voice_variants": ("before", "now", "pause"), "memory_levers": ("before", "kv_q8"),
          "whisper_secs": (3,), "draft_records": 0, "draft_tasks": ("explain",), "draft_open": 1, "draft_max_tokens": 16}
 
 # Titles of the report's sections (also those of earlier versions of this script: a section of
@@ -103,10 +106,11 @@ T_AHEAD = "Follow-up questions: decoding ahead"
 T_WHISPER = "Whisper tiny.en: real-time factor vs whisper.cpp's CLI and faster-whisper"
 T_VOICE = "Voice path: end of speech → final transcript → first answer token"
 T_VOICE_LEVERS = "Voice path: end of speech → first token, by lever and history"
+T_VOICE_PROFILE = "Voice path: where the time goes after the stop"
 T_MEMORY = "Memory and the bandwidth ceiling"
 T_MEMORY_LEVERS = "Memory levers"
 T_DRAFT = "Drafting (prompt lookup)"
-GENERATED_TITLES = (T_LLM, T_REPACK, T_FOLLOWUP, T_AHEAD, T_WHISPER, T_VOICE, T_VOICE_LEVERS, T_MEMORY, T_MEMORY_LEVERS, T_DRAFT)
+GENERATED_TITLES = (T_LLM, T_REPACK, T_FOLLOWUP, T_AHEAD, T_WHISPER, T_VOICE, T_VOICE_LEVERS, T_VOICE_PROFILE, T_MEMORY, T_MEMORY_LEVERS, T_DRAFT)
 
 QUICK_MODE = False
 
@@ -733,7 +737,7 @@ def smoke(c, models, sections):
             write_report(results, out_dir=tmp)
             text = read_text(os.path.join(tmp, "BENCHMARKS.md"))
             expected = {"llm": [T_LLM, T_REPACK], "memory": [T_MEMORY, T_MEMORY_LEVERS], "followup": [T_FOLLOWUP, T_AHEAD],
-                        "voice": [T_VOICE, T_VOICE_LEVERS], "whisper": [T_WHISPER], "draft": [T_DRAFT]}
+                        "voice": [T_VOICE, T_VOICE_LEVERS, T_VOICE_PROFILE], "whisper": [T_WHISPER], "draft": [T_DRAFT]}
             missing = [t for s in sections for t in expected[s] if f"## {t}\n" not in text]
             assert not missing, f"report lacks {missing}"
     check("report", report)
@@ -993,7 +997,11 @@ def write_report(r, out_dir=None):
                  "full 30 s window, nothing decoded ahead (`--full-audio-ctx --no-prefill-ahead`, the previous behaviour); "
                  "*fitted window*: the final transcript's encoder window fitted to the question (`--no-prefill-ahead`); "
                  "*now*: also decoding ahead: the previous answer's template tail, and the stable words of the partial "
-                 "transcripts while the person speaks (the defaults). Cells: end of speech → final transcript / → first "
+                 "transcripts while the person speaks (the defaults), the recording stopped at the question's last sample "
+                 "(the worst case: no pause at all); *stopped 1.5 s after*: the same, stopped 1.5 s after the question's "
+                 "audio ends (the app's automatic stop; a tap that late), so that the pause lets the final transcript be "
+                 "computed and the whole question be read before the stop — still timed from the end of the question's "
+                 "audio. Cells: end of speech → final transcript / → first "
                  "answer token, ms. Tokens read: what was left to decode of the question when the final transcript came "
                  f"(before → now). Goals: first token ≤ {VOICE_FIRST_TOKEN_GOAL_MS} ms on the 1.5B; at every length within "
                  f"{VOICE_HISTORY_GOAL}× of the new conversation's (now).\n")
@@ -1022,6 +1030,27 @@ def write_report(r, out_dir=None):
                          f"{mark(first <= VOICE_FIRST_TOKEN_GOAL_MS if name == '1.5b' else None)} | "
                          f"{(num(med(p['runs_final_ms'])) + ' / ' + num(med(p['runs_first_token_ms']))) if p and p.get('runs_final_ms') else ''} |")
         S.append((T_VOICE_LEVERS, L))
+        L = []
+        L.append("The new conversation's voice turn above, from the moment recording stopped, medians of the runs: the stop → "
+                 "the final transcript (and Whisper's own time in it: after a long enough pause it was computed before the "
+                 "stop, so not waited for), the transcript → the first answer token (the model's part: from its request, "
+                 "and the prefill of what was left of the question). The goal's gap is the sum of the two parts.\n")
+        L.append("| model | variant | stop → final transcript | Whisper's run | final → first token | request → first token | "
+                 "prefill | tokens left | stop → first token |")
+        L.append("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+        for name, lv in vl.items():
+            for k in VOICE_PROFILED:
+                row = row_for(lv.get(k, {}).get("rows"), 0)
+                prof = (row or {}).get("profile")
+                if not prof:
+                    continue
+                label = next(lbl for k2, lbl, _, _ in VOICE_VARIANTS if k2 == k)
+                from_stop = [f - row.get("release_after_ms", 0) for f in row["runs_first_token_ms"]]
+                L.append(f"| {name} | {label} | {num(med(prof['stop_to_final_ms']))} | {num(med(prof['whisper_ms']))} | "
+                         f"{num(med(prof['final_to_first_token_ms']))} | {num(med(prof['send_to_first_token_ms']))} | "
+                         f"{num(med(prof['prefill_ms']))} | {num(med(row['prefilled_tokens']))} | {num(med(from_stop))} |")
+        if len(L) > 3:
+            S.append((T_VOICE_PROFILE, L))
 
     # --- memory ------------------------------------------------------------------------------
     mem = {n: x for n, x in models.items() if x.get("memory")}

@@ -58,6 +58,8 @@ pub fn default_ubatch() -> u32 {
 pub fn missing_cpu_feature() -> Option<&'static str> {
     #[cfg(all(target_arch = "aarch64", any(target_os = "ios", target_os = "android")))]
     {
+        // iOS: std reads the `hw.optional.arm.FEAT_DotProd` sysctl, present from iOS 15 (the
+        // app's minimum, tauri.conf.json); Android: the kernel's HWCAP_ASIMDDP.
         if !std::arch::is_aarch64_feature_detected!("dotprod") {
             return Some("the Arm int8 dot product (dotprod, Armv8.2 and later: iPhone XS/A12 and older, and phones with only Cortex-A53/A73 cores lack it)");
         }

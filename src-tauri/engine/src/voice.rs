@@ -147,6 +147,15 @@ impl Drop for VoiceTurn {
     }
 }
 
+/// What a voice turn last asked the model to read ahead.
+#[derive(Debug, PartialEq)]
+enum Ahead {
+    /// The stable words of a partial transcript.
+    Words(String),
+    /// A whole question, after a pause.
+    Question,
+}
+
 /// Starts a voice turn: listens on `input`, primes `llm` meanwhile, and answers the final
 /// transcript. All events go to `events`.
 pub fn voice_turn(
@@ -165,8 +174,9 @@ pub fn voice_turn(
     let (to_turn, answer_llm, answer_cancel, sampling, answering) = (events.clone(), llm.clone(), cancel.clone(), options.sampling.clone(), options.answer);
     let ask = options.ask.clone();
     let (ahead_llm, prefill_partial) = (llm.clone(), options.prefill_partial && options.answer);
-    // The stable words last handed to the model, and the token that stops that prefill.
-    let mut ahead: Option<(String, CancelToken)> = None;
+    // What was last handed to the model to read ahead (stable words, or a whole question
+    // after a pause), and the token that stops that prefill.
+    let mut ahead: Option<(Ahead, CancelToken)> = None;
     let listen_sink = Sink::new(move |e: VoiceEvent| {
         let send = |ev: VoiceTurnEvent| {
             if let Ok(mut sink) = to_turn.lock() {
@@ -176,15 +186,40 @@ pub fn voice_turn(
         match &e {
             // New stable words: the model reads them now (queued behind priming; partials wait
             // for the model, so Whisper and the model still take turns).
-            VoiceEvent::Partial { stable, .. } if prefill_partial && !stable.is_empty() && ahead.as_ref().is_none_or(|(s, _)| s != stable) => {
+            // A newer prefill supersedes the one before it (still queued or running): that one
+            // stops between chunks, and what it decoded is kept where the new one agrees.
+            VoiceEvent::Partial { stable, .. } if prefill_partial && !stable.is_empty() && ahead.as_ref().is_none_or(|(a, _)| *a != Ahead::Words(stable.clone())) => {
+                if let Some((_, previous)) = ahead.take() {
+                    previous.cancel();
+                }
                 let cancel = CancelToken::new();
                 if ahead_llm.prefill_ahead(Some(stable.clone()), cancel.clone()).is_ok() {
-                    ahead = Some((stable.clone(), cancel));
+                    ahead = Some((Ahead::Words(stable.clone()), cancel));
                 }
             }
-            // The final transcript needs the cores: stop a prefill still running.
+            // A pause: the final transcript is known unless the person speaks on. The whole
+            // question is read now, so stopping here starts the answer at once.
+            VoiceEvent::Paused { text } if prefill_partial => {
+                if let Some((_, previous)) = ahead.take() {
+                    previous.cancel();
+                }
+                let cancel = CancelToken::new();
+                if ahead_llm.prefill_question(text.clone(), cancel.clone()).is_ok() {
+                    ahead = Some((Ahead::Question, cancel));
+                }
+            }
+            // The final transcript needs the cores: stop a prefill of words still running. A
+            // question read after a pause goes on: its transcript is already done (if the
+            // person spoke again and stopped before a new partial, the final shares the cores
+            // with it for a moment).
             VoiceEvent::Transcribing => {
-                if let Some((_, cancel)) = &ahead {
+                if let Some((Ahead::Words(_), cancel)) = &ahead {
+                    cancel.cancel();
+                }
+            }
+            // A failed turn needs nothing more.
+            VoiceEvent::Error(_) => {
+                if let Some((_, cancel)) = ahead.take() {
                     cancel.cancel();
                 }
             }

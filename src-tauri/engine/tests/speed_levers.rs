@@ -178,6 +178,47 @@ fn words_heard_so_far_are_read_ahead_and_a_revision_rolls_back_cleanly() {
 }
 
 #[test]
+fn a_question_read_ahead_during_a_pause_starts_its_answer_without_decoding() {
+    let m = LlmModel::load(&common::llm_path()).expect("model");
+    let question = "What does the high glucose result mean for me?";
+    let other = "Is my potassium dangerous?";
+    let mut reference = ChatSession::new(&m, &options(0, false)).expect("session");
+    reference.set_record(Some(RECORD));
+    assert_eq!(reference.prefill_question(question, &CancelToken::new()).expect("off"), 0, "off does nothing");
+    let expected = ask(&mut reference, question, &greedy(40));
+    let expected_ids = last_answer_ids(&reference);
+    ask(&mut reference, other, &greedy(24));
+    let expected_other = last_answer_ids(&reference);
+
+    let mut s = ChatSession::new(&m, &options(0, true)).expect("session");
+    s.set_record(Some(RECORD));
+    s.prime(&CancelToken::new()).expect("prime");
+    s.prefill_ahead(Some("What does the high"), &CancelToken::new()).expect("ahead");
+    // The pause: the whole question, up to the opened answer, with its last token's logits.
+    let n = s.prefill_question(question, &CancelToken::new()).expect("question ahead");
+    assert!(n > 0);
+    assert_eq!(s.prefill_question(question, &CancelToken::new()).expect("again"), 0, "read once");
+    let stats = ask(&mut s, question, &greedy(40));
+    assert_eq!(stats.prefilled_tokens, 0, "nothing left to decode: {stats:?}");
+    assert_eq!(stats.prompt_tokens, expected.prompt_tokens);
+    assert_eq!(last_answer_ids(&s), expected_ids, "the answer is the one without reading ahead");
+
+    // The person spoke on after the pause: a different question is asked. The cache goes back
+    // to where they part, and the answer is the plain one.
+    s.prefill_question("What does my cholesterol mean?", &CancelToken::new()).expect("question ahead");
+    let got = ask(&mut s, other, &greedy(24));
+    assert!(got.prefilled_tokens > 0);
+    assert_eq!(last_answer_ids(&s), expected_other, "{got:?}");
+
+    // Cancelled before it starts (superseded): the cache is left alone.
+    let before = s.cached_tokens();
+    let cancel = CancelToken::new();
+    cancel.cancel();
+    assert_eq!(s.prefill_question("Anything else?", &cancel).expect("cancelled"), 0);
+    assert_eq!(s.cached_tokens(), before);
+}
+
+#[test]
 fn weights_used_as_mapped_without_repacking_answer_too() {
     let m = LlmModel::load_with(&common::llm_path(), false).expect("model");
     let mut s = ChatSession::new(&m, &options(8, true)).expect("session");

@@ -28,7 +28,11 @@ struct Heard {
     levels: Vec<f32>,
     speech_started: bool,
     partials: Vec<(Instant, String)>,
+    /// Final transcripts computed ahead during pauses.
+    paused: Vec<(Instant, String)>,
+    transcribing_at: Option<Instant>,
     final_at: Option<Instant>,
+    final_ms: f64,
     transcript: Option<Transcript>,
 }
 
@@ -41,9 +45,11 @@ fn collect(session: &(Listening, Receiver<VoiceEvent>), timeout: Duration) -> He
             Ok(VoiceEvent::Level(l)) => h.levels.push(l.rms),
             Ok(VoiceEvent::SpeechStarted) => h.speech_started = true,
             Ok(VoiceEvent::Partial { stable, tail }) => h.partials.push((Instant::now(), format!("{stable} {tail}"))),
-            Ok(VoiceEvent::Transcribing) => {}
-            Ok(VoiceEvent::Final { transcript, .. }) => {
+            Ok(VoiceEvent::Paused { text }) => h.paused.push((Instant::now(), text)),
+            Ok(VoiceEvent::Transcribing) => h.transcribing_at = Some(Instant::now()),
+            Ok(VoiceEvent::Final { transcript, final_ms }) => {
                 h.final_at = Some(Instant::now());
+                h.final_ms = final_ms;
                 h.transcript = Some(transcript);
                 return h;
             }
@@ -85,6 +91,36 @@ fn partial_transcripts_come_before_a_final_that_is_at_least_as_good() {
         assert!(final_errors <= partial_errors, "final {:?} worse than last partial {last_partial:?}", t.text);
         assert!(final_errors as f64 / r.len() as f64 <= 0.15, "{:?}", t.text);
     }
+}
+
+#[test]
+fn a_pause_computes_the_final_transcript_ahead_and_stopping_then_reuses_it() {
+    let asr = AsrWorker::spawn(common::whisper_path()).expect("whisper");
+    let path = common::speech_dir().join("sentence2_48k_stereo.wav");
+    let listen_with = |final_ahead: bool| {
+        // A pause of 1.5 s after the speech before the automatic stop: room for the final
+        // transcript to be computed ahead.
+        let input = PacedWav::open(&path, Duration::from_secs(3)).expect("wav");
+        let opts = ListenOptions {
+            auto_stop_silence: Some(Duration::from_millis(1500)),
+            final_ahead,
+            transcribe: common::transcribe_options(),
+            ..ListenOptions::default()
+        };
+        collect(&start(Box::new(input), asr.client(), opts), Duration::from_secs(30))
+    };
+    let ahead = listen_with(true);
+    let text = ahead.transcript.as_ref().expect("final").text.clone();
+    eprintln!("paused: {:?}; final: {text:?} after {:.0} ms", ahead.paused.iter().map(|p| &p.1).collect::<Vec<_>>(), ahead.final_ms);
+    // The pause announced the transcript before the recording stopped, and the final is it.
+    let (paused_at, paused_text) = ahead.paused.last().expect("a final transcript computed during the pause");
+    assert!(Some(*paused_at) < ahead.transcribing_at, "computed ahead only after the stop");
+    assert_eq!(paused_text, &text);
+    // The same audio as without reading ahead: the same words, word for word.
+    let plain = listen_with(false);
+    assert!(plain.paused.is_empty());
+    assert_eq!(plain.transcript.expect("final").text, text, "the transcript computed ahead differs from the one at the stop");
+    assert!(common::word_errors(&reference(2), &common::words(&text)) as f64 / reference(2).len() as f64 <= 0.15, "{text:?}");
 }
 
 #[test]

@@ -132,6 +132,10 @@ pub struct ListenOptions {
     /// of whisper.cpp's 30 s, unless `transcribe.audio_ctx` sets one.
     #[serde(default = "fit")]
     pub fit_audio_ctx: bool,
+    /// Compute the final transcript as soon as a pause makes its audio complete (and hand it
+    /// to the model as `Paused`), so stopping after a pause costs no transcription.
+    #[serde(default = "fit")]
+    pub final_ahead: bool,
     /// Save the recording (16 kHz mono WAV) here. Off by default: voice is health data.
     pub save_recording: Option<PathBuf>,
 }
@@ -145,6 +149,7 @@ impl Default for ListenOptions {
             partial_interval: Some(Duration::from_millis(800)),
             transcribe: TranscribeOptions::default(),
             fit_audio_ctx: true,
+            final_ahead: true,
             padding: None,
             save_recording: None,
         }
@@ -162,6 +167,10 @@ pub enum VoiceEvent {
     SpeechStarted,
     /// The words so far: `stable` no longer changes in later partials; `tail` may.
     Partial { stable: String, tail: String },
+    /// The person has paused long enough that the final transcript's audio is known (unless
+    /// they speak again): this is that transcript, computed ahead. If they stop now, `Final`
+    /// brings the same text at once; if they speak on, it is superseded.
+    Paused { text: String },
     /// Recording has stopped; the final transcript is being computed.
     Transcribing,
     /// The end: `transcript.no_speech` is set when nothing was said. `final_ms`: from the
@@ -273,6 +282,73 @@ pub fn default_padding(audio_layers: i32) -> Duration {
     }
 }
 
+/// The final transcript's audio and settings: only the speech and a margin (long leading
+/// silence makes Whisper worse, not better), in a fitted encoder window unless the settings
+/// give one. The same at the stop and when computed ahead during a pause.
+fn final_request(
+    utterance: &[f32],
+    first_voice_frame: Option<usize>,
+    last_voice_frame: usize,
+    pad: usize,
+    options: &ListenOptions,
+) -> (Vec<f32>, TranscribeOptions) {
+    // The voice gate already ran on the stream; don't run it again on the whole clip. A
+    // spoken question needs its words, not timestamps (which also decode worse on short clips).
+    let opts = TranscribeOptions { vad: None, timestamps: false, ..options.transcribe.clone() };
+    let from = speech_start(first_voice_frame, pad).min(utterance.len());
+    let to = (last_voice_frame * FRAME + pad).min(utterance.len()).max(from);
+    let audio = utterance[from..to].to_vec();
+    let opts = match opts.audio_ctx {
+        None if options.fit_audio_ctx => TranscribeOptions { audio_ctx: Some(TranscribeOptions::fitted_audio_ctx(audio.len())), ..opts },
+        _ => opts,
+    };
+    (audio, opts)
+}
+
+/// Waits for the final transcript; the person can still cancel meanwhile.
+fn wait_final(rx: &Receiver<Result<Transcript, AsrError>>, cancel: &CancelToken, inbox: &Inbox<ListenControl>) -> Result<Transcript, VoiceError> {
+    loop {
+        match rx.recv_timeout(Duration::from_millis(20)) {
+            Ok(result) => return Ok(result?),
+            Err(RecvTimeoutError::Timeout) => {
+                if controls(inbox).1 {
+                    cancel.cancel();
+                    let _ = rx.recv();
+                    return Err(AsrError::Cancelled.into());
+                }
+            }
+            Err(RecvTimeoutError::Disconnected) => return Err(AsrError::Worker(WorkerError::Stopped("asr")).into()),
+        }
+    }
+}
+
+/// The final transcript computed ahead during a pause, for speech ending at `last_voice_frame`.
+struct FinalAhead {
+    last_voice_frame: usize,
+    rx: Receiver<Result<Transcript, AsrError>>,
+    cancel: CancelToken,
+    /// Its result once it came (kept for the stop).
+    result: Option<Result<Transcript, AsrError>>,
+}
+
+impl FinalAhead {
+    /// The transcript, the first time it is seen (`None`: still running, failed, or seen
+    /// before; a failure is kept for the stop).
+    fn poll(&mut self) -> Option<Transcript> {
+        if self.result.is_some() {
+            return None;
+        }
+        let result = match self.rx.try_recv() {
+            Ok(r) => r,
+            Err(TryRecvError::Empty) => return None,
+            Err(TryRecvError::Disconnected) => Err(AsrError::Worker(WorkerError::Stopped("asr"))),
+        };
+        let seen = result.as_ref().ok().cloned();
+        self.result = Some(result);
+        seen
+    }
+}
+
 /// Where the speech starts in the utterance (with a margin).
 fn speech_start(first_voice_frame: Option<usize>, pad: usize) -> usize {
     first_voice_frame.map_or(0, |f| (f.saturating_sub(1) * FRAME).saturating_sub(pad))
@@ -344,6 +420,9 @@ fn run(
     let mut agreement = Agreement::default();
     let partial_options = TranscribeOptions { timestamps: false, beam_size: None, vad: None, quick: true, ..options.transcribe.clone() };
 
+    // The final transcript computed ahead during a pause, for the voiced frames it covers.
+    let mut ahead: Option<FinalAhead> = None;
+
     let mut stop_requested = false;
     loop {
         let (stop, abort) = controls(inbox);
@@ -351,6 +430,9 @@ fn run(
         if abort {
             if let Some((_, c)) = &partial {
                 c.cancel();
+            }
+            if let Some(a) = &ahead {
+                a.cancel.cancel();
             }
             return Err(AsrError::Cancelled.into());
         }
@@ -393,14 +475,47 @@ fn run(
             }
         }
 
+        // The person spoke again: the transcript computed ahead no longer covers the speech.
+        if ahead.as_ref().is_some_and(|a| a.last_voice_frame != last_voice_frame) {
+            if let Some(a) = ahead.take() {
+                tracing::debug!("spoke again: the final transcript computed ahead is dropped");
+                a.cancel.cancel();
+            }
+        }
+        if let Some(a) = &mut ahead {
+            if let Some(t) = a.poll() {
+                if !t.no_speech && !t.text.trim().is_empty() {
+                    let (stable, tail) = agreement.update(&t.text);
+                    send(VoiceEvent::Partial { stable, tail });
+                    send(VoiceEvent::Paused { text: t.text.clone() });
+                }
+            }
+        }
+
         let silence_ms = (frames - last_voice_frame) as f64 * FRAME_MS;
         let auto_stop = speech_started && options.auto_stop_silence.is_some_and(|d| silence_ms >= d.as_secs_f64() * 1000.0);
         if !open || stop_requested || auto_stop || utterance.len() >= max_samples {
             break;
         }
 
-        // Time for a partial? Only one at a time, and never while the LLM computes.
-        if let Some(interval) = options.partial_interval {
+        // A pause long enough for the final transcript's audio to be complete: compute it now,
+        // so that stopping costs nothing. It replaces a partial in flight (older audio) and,
+        // like partials, never starts while the LLM computes.
+        let speech_end = last_voice_frame * FRAME + pad;
+        if options.final_ahead && speech_started && ahead.is_none() && utterance.len() >= speech_end && !gate::llm_busy() {
+            if let Some((rx, cancel)) = partial.take() {
+                cancel.cancel();
+                let _ = rx.recv();
+            }
+            let (audio, opts) = final_request(&utterance, first_voice_frame, last_voice_frame, pad, options);
+            let cancel = CancelToken::new();
+            tracing::debug!(samples = audio.len(), "final transcript computed ahead");
+            ahead = Some(FinalAhead { last_voice_frame, rx: asr.submit(audio, opts, cancel.clone())?, cancel, result: None });
+        }
+
+        // Time for a partial? Only one at a time, never while the LLM computes, and none while
+        // the final transcript is known ahead (nothing new was said).
+        if let Some(interval) = options.partial_interval.filter(|_| ahead.is_none()) {
             if speech_started && partial.is_none() && last_partial.elapsed() >= interval && gate::llm_busy() {
                 tracing::debug!("partial transcript skipped: the language model is computing");
             }
@@ -428,36 +543,20 @@ fn run(
     if let Some(path) = &options.save_recording {
         wav::write_16k(path, &utterance)?;
     }
-    let transcript = if vad.heard_speech() {
-        // The voice gate already ran on the stream; don't run it again on the whole clip.
-        // A spoken question needs its words, not timestamps (which also decode worse on
-        // short clips).
-        let opts = TranscribeOptions { vad: None, timestamps: false, ..options.transcribe.clone() };
-        // Only the speech and a margin: long leading silence makes Whisper worse, not better.
-        let from = speech_start(first_voice_frame, pad);
-        let to = (last_voice_frame * FRAME + pad).min(utterance.len());
-        utterance.truncate(to.max(from));
-        utterance.drain(..from);
-        let opts = match opts.audio_ctx {
-            None if options.fit_audio_ctx => TranscribeOptions { audio_ctx: Some(TranscribeOptions::fitted_audio_ctx(utterance.len())), ..opts },
-            _ => opts,
-        };
+    // Computed ahead on exactly the audio the final would read (nothing was said since): it
+    // is the final transcript, finished or still running.
+    let ahead = ahead.filter(|a| a.last_voice_frame == last_voice_frame && vad.heard_speech());
+    let transcript = if let Some(mut ahead) = ahead {
+        match ahead.result.take() {
+            Some(result) => result?,
+            None => wait_final(&ahead.rx, &ahead.cancel, inbox)?,
+        }
+    } else if vad.heard_speech() {
+        let (audio, opts) = final_request(&utterance, first_voice_frame, last_voice_frame, pad, options);
         // The final decode can be aborted too (the person cancels, the app closes).
         let cancel = CancelToken::new();
-        let rx = asr.submit(utterance, opts, cancel.clone())?;
-        loop {
-            match rx.recv_timeout(Duration::from_millis(20)) {
-                Ok(result) => break result?,
-                Err(RecvTimeoutError::Timeout) => {
-                    if controls(inbox).1 {
-                        cancel.cancel();
-                        let _ = rx.recv();
-                        return Err(AsrError::Cancelled.into());
-                    }
-                }
-                Err(RecvTimeoutError::Disconnected) => return Err(AsrError::Worker(WorkerError::Stopped("asr")).into()),
-            }
-        }
+        let rx = asr.submit(audio, opts, cancel.clone())?;
+        wait_final(&rx, &cancel, inbox)?
     } else {
         Transcript {
             text: String::new(),

@@ -241,6 +241,11 @@ pub struct ChatSession<'m> {
     /// ahead of the runner-up ([`Self::last_margins`]).
     keep_margins: bool,
     margins: Vec<f32>,
+    /// The context's logits are those of the last cached token, at this index of the last
+    /// batch, for a cache of this length (a question decoded ahead, [`Self::prefill_question`]):
+    /// its answer can start without decoding anything. Cleared by anything that decodes or
+    /// changes the cache.
+    logits_ready: Option<(usize, i32)>,
     /// Test hook: behave like a model whose cache cannot be partially removed.
     #[cfg(test)]
     pub(crate) refuse_partial_removal: bool,
@@ -263,11 +268,12 @@ impl<'m> ChatSession<'m> {
         let n_ctx = options.n_ctx.min(model.n_ctx_train().max(512));
         let n_batch = options.n_batch.clamp(8, n_ctx);
         let n_ubatch = options.n_ubatch.unwrap_or_else(platform::default_ubatch).clamp(8, n_batch);
-        let draft = DraftParams::new(options.draft_max.min(MAX_DRAFT) as usize);
+        // A drafted check is one batch (the token just generated + the drafts): at most n_batch.
+        let draft = DraftParams::new(options.draft_max.min(MAX_DRAFT).min(n_batch - 1) as usize);
         // Logits are only ever read for the last prompt token, the token just generated and the
         // drafted ones: reserving them for every row of a micro-batch would cost
         // n_ubatch × n_vocab × 4 bytes (310 MiB at 512) for nothing. llama.cpp aborts on a batch
-        // asking for more: `decode_checked` guards it.
+        // asking for more, so none is built: a prefill asks for one output, a check for draft + 1.
         let kv_type = if options.kv_q8.unwrap_or_else(platform::default_kv_q8) { KvCacheType::Q8_0 } else { KvCacheType::F16 };
         let n_outputs = if options.reserve_all_outputs { 0 } else { draft.max_tokens as u32 + 1 };
         let params = LlamaContextParams::default()
@@ -303,6 +309,7 @@ impl<'m> ChatSession<'m> {
             prefill_ahead: options.prefill_ahead,
             keep_margins: false,
             margins: Vec::new(),
+            logits_ready: None,
             #[cfg(test)]
             refuse_partial_removal: false,
         })
@@ -420,6 +427,7 @@ impl<'m> ChatSession<'m> {
 
     /// Empties the KV cache (the conversation is kept and will be read again in full).
     pub fn reset_cache(&mut self) {
+        self.logits_ready = None;
         self.ctx.clear_kv_cache();
         self.cached.clear();
     }
@@ -548,6 +556,7 @@ impl<'m> ChatSession<'m> {
         if !sound {
             return false;
         }
+        self.logits_ready = None;
         self.ctx.clear_kv_cache();
         self.cached.clear();
         // SAFETY: the bytes were produced by `save_state` for this model file and context
@@ -614,14 +623,52 @@ impl<'m> ChatSession<'m> {
         }
         let tokens = &a[..stable];
         let mut keep = self.reuse_prefix(tokens)?;
-        if keep == tokens.len() {
+        // Superseded already (a newer partial, recording stopped): leave the cache as it is.
+        if keep == tokens.len() || cancel.is_cancelled() {
             return Ok(0);
         }
         if keep < self.cached.len() {
             keep = self.truncate_cache(keep)?;
         }
+        let before = self.cached.len();
         self.prefill(&tokens[keep..], false, cancel)?;
-        Ok(tokens.len() - keep)
+        Ok(self.cached.len() - before)
+    }
+
+    /// Decodes a whole question ahead, up to the opened answer, with the logits of its last
+    /// token: for a transcript that is final unless the person speaks again (a pause,
+    /// [`crate::asr::VoiceEvent::Paused`]). If `user` is then asked, the answer starts without
+    /// decoding anything; if not, the next question rolls the cache back to where they part.
+    /// Returns the tokens decoded. Does nothing when decoding ahead is off, or when the
+    /// question would not fit without dropping turns (the question decides that).
+    pub fn prefill_question(&mut self, user: &str, cancel: &CancelToken) -> Result<usize, LlmError> {
+        if !self.prefill_ahead {
+            return Ok(0);
+        }
+        let _busy = crate::gate::LlmBusy::enter();
+        let tokens = self.conversation_tokens(0, Some(user))?;
+        let n_ctx = self.ctx.n_ctx() as usize;
+        if tokens.len() + MIN_TURN_ROOM.max(n_ctx / 4) > n_ctx || cancel.is_cancelled() {
+            return Ok(0);
+        }
+        if self.answer_ready(&tokens) {
+            return Ok(0);
+        }
+        // At least the last token is decoded again, for its logits.
+        let mut keep = self.reuse_prefix(&tokens)?.min(tokens.len() - 1);
+        if keep < self.cached.len() {
+            keep = self.truncate_cache(keep)?;
+        }
+        let before = self.cached.len();
+        if self.prefill(&tokens[keep..], true, cancel)? {
+            self.logits_ready = Some((self.cached.len(), self.batch.n_tokens() - 1));
+        }
+        Ok(self.cached.len() - before)
+    }
+
+    /// Whether the cache is exactly `tokens` with the last one's logits at hand.
+    fn answer_ready(&self, tokens: &[LlamaToken]) -> bool {
+        self.logits_ready.is_some_and(|(len, _)| len == tokens.len()) && self.cached == tokens
     }
 
     /// The error for a system message (instructions + record) of `system_tokens` that leaves
@@ -680,15 +727,18 @@ impl<'m> ChatSession<'m> {
             finish: FinishReason::Stop,
         };
 
-        // Reuse the longest common prefix; at least one token must be decoded for logits.
-        let mut keep = self.reuse_prefix(&tokens)?.min(tokens.len() - 1);
+        // Reuse the longest common prefix; at least one token must be decoded for logits,
+        // unless the question was decoded ahead with them.
+        let ready = self.logits_ready.filter(|_| self.answer_ready(&tokens));
+        let mut keep = if ready.is_some() { tokens.len() } else { self.reuse_prefix(&tokens)?.min(tokens.len() - 1) };
         if keep < self.cached.len() {
             keep = self.truncate_cache(keep)?;
         }
         stats.reused_tokens = keep;
 
         let prefill_start = Instant::now();
-        let completed = self.prefill(&tokens[keep..], true, cancel)?;
+        let completed = ready.is_some() || self.prefill(&tokens[keep..], true, cancel)?;
+        self.logits_ready = None;
         stats.prefilled_tokens = tokens.len() - keep;
         stats.prefill_ms = ms(prefill_start);
         stats.prefill_tok_s = per_second(stats.prefilled_tokens, stats.prefill_ms);
@@ -708,7 +758,7 @@ impl<'m> ChatSession<'m> {
         // llama.cpp's 150k-entry candidate array on every token.
         let fast_greedy = sampling.is_greedy() && (sampling.repeat_penalty - 1.0).abs() <= f32::EPSILON;
         let vocab = self.model.model.vocab();
-        let mut logits_index = self.batch.n_tokens() - 1;
+        let mut logits_index = ready.map_or(self.batch.n_tokens() - 1, |(_, index)| index);
         let mut emit = |text: &str, answer: &mut String, stats: &mut TurnStats| {
             if !text.is_empty() {
                 if stats.ttft_ms.is_none() {
@@ -724,7 +774,7 @@ impl<'m> ChatSession<'m> {
         // KV entries are in the cache after `cached`, not yet recorded there.
         let mut accepted: std::collections::VecDeque<(LlamaToken, f32)> = std::collections::VecDeque::new();
         self.margins.clear();
-        'answer: loop {
+        loop {
             if cancel.is_cancelled() {
                 stats.finish = FinishReason::Cancelled;
                 break;
@@ -799,10 +849,9 @@ impl<'m> ChatSession<'m> {
             if n_ok < guess.len() {
                 // Drop the rejected drafts' cache entries (the accepted ones stay: they are
                 // recorded in `cached` as they are emitted).
-                let keep = base + 1 + n_ok;
-                if self.truncate_cache_tail(keep).is_err() {
-                    break 'answer;
-                }
+                // A model that cannot drop them fails the answer (the cache is emptied, so the
+                // next question starts clean) rather than ending it as if it were complete.
+                self.truncate_cache_tail(base + 1 + n_ok)?;
             }
         }
         // Checked drafts not emitted (the answer ended first, e.g. on a drafted end-of-turn
@@ -928,6 +977,7 @@ impl<'m> ChatSession<'m> {
     /// keeps: `keep`, or 0 when the model's cache cannot be partially removed and had to be
     /// emptied (callers must then prefill from the start).
     fn truncate_cache(&mut self, keep: usize) -> Result<usize, LlmError> {
+        self.logits_ready = None;
         let p0 = u32::try_from(keep).map_err(|e| LlmError::Decode(e.to_string()))?;
         #[cfg(test)]
         let refused = self.refuse_partial_removal && keep > 0;
@@ -952,6 +1002,7 @@ impl<'m> ChatSession<'m> {
     /// Removes KV entries from position `keep` on when `cached` already ends at or before
     /// `keep` (entries decoded but not recorded: rejected or unused drafts).
     fn truncate_cache_tail(&mut self, keep: usize) -> Result<(), LlmError> {
+        self.logits_ready = None;
         let p0 = u32::try_from(keep).map_err(|e| LlmError::Decode(e.to_string()))?;
         match self.ctx.clear_kv_cache_seq(Some(0), Some(p0), None) {
             Ok(true) => Ok(()),
@@ -959,7 +1010,7 @@ impl<'m> ChatSession<'m> {
                 // Cannot remove a tail (recurrent models): start again from an empty cache.
                 self.ctx.clear_kv_cache();
                 self.cached.clear();
-                Err(LlmError::Decode("the model's cache cannot drop drafted tokens".into()))
+                Err(LlmError::Decode("this model's cache cannot drop rejected draft tokens; turn drafting off (the draft_tokens setting)".into()))
             }
         }
     }
@@ -968,6 +1019,7 @@ impl<'m> ChatSession<'m> {
     /// token only if `want_logits`. Returns `false` if cancelled between chunks (what was
     /// decoded stays cached and consistent).
     fn prefill(&mut self, tokens: &[LlamaToken], want_logits: bool, cancel: &CancelToken) -> Result<bool, LlmError> {
+        self.logits_ready = None;
         let n_chunks = tokens.len().div_ceil(self.n_batch);
         for (i, chunk) in tokens.chunks(self.n_batch).enumerate() {
             if cancel.is_cancelled() {

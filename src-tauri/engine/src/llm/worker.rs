@@ -85,6 +85,8 @@ pub enum Request {
     Prime { done: Reply<()> },
     /// See [`ChatSession::prefill_ahead`].
     PrefillAhead { user_so_far: Option<String> },
+    /// See [`ChatSession::prefill_question`].
+    PrefillQuestion { user: String },
     SetSystemPrompt(Option<String>),
     SetRecord(Option<String>),
     ClearHistory,
@@ -136,6 +138,13 @@ impl LlmClient {
     /// re-reads from the first difference.
     pub fn prefill_ahead(&self, user_so_far: Option<String>, cancel: CancelToken) -> Result<(), LlmError> {
         Ok(self.client.submit(Request::PrefillAhead { user_so_far }, cancel)?)
+    }
+
+    /// Decodes a whole question ahead (a transcript that is final unless the person speaks
+    /// again), so that asking exactly it starts the answer at once; `cancel` stops it. Fire
+    /// and forget, like [`Self::prefill_ahead`].
+    pub fn prefill_question(&self, user: String, cancel: CancelToken) -> Result<(), LlmError> {
+        Ok(self.client.submit(Request::PrefillQuestion { user }, cancel)?)
     }
 
     /// Primes and waits.
@@ -324,6 +333,11 @@ fn serve(session: &mut ChatSession<'_>, request: Request, cancel: &CancelToken) 
         Request::PrefillAhead { user_so_far } => {
             if let Err(e) = session.prefill_ahead(user_so_far.as_deref(), cancel) {
                 tracing::debug!("prefill ahead failed: {e}");
+            }
+        }
+        Request::PrefillQuestion { user } => {
+            if let Err(e) = session.prefill_question(&user, cancel) {
+                tracing::debug!("question ahead failed: {e}");
             }
         }
         Request::Prime { done } => {

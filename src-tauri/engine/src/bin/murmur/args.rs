@@ -320,6 +320,11 @@ pub struct BenchVoiceArgs {
     /// Also time the spoken question after conversations of about these lengths (tokens).
     #[arg(long, value_delimiter = ',')]
     pub history: Vec<usize>,
+    /// Stop recording this long after the question's audio ends (a person releasing the
+    /// button or tapping after a pause; 0: at its last sample). Times are from the end of the
+    /// question's audio either way.
+    #[arg(long, default_value_t = 0)]
+    pub release_after_ms: u64,
     /// Runs per figure (the median is reported).
     #[arg(long, default_value_t = 3)]
     pub runs: usize,

@@ -70,27 +70,47 @@ pub fn voice(cli: &Cli, args: &BenchVoiceArgs) -> Result<()> {
         targets.extend(&args.history);
         for &target in &targets {
             let history_tokens = grow_history(&llm, target)?;
+            // Each run starts from this cache: the retracted question of the run before is
+            // still in it and would be read for free.
+            let history_state = if target > 0 { llm.save_state()? } else { None };
             let (mut finals, mut firsts, mut reused) = (Vec::new(), Vec::new(), Vec::new());
+            // Where the time goes, per run: the stop → the final transcript (Whisper's own time
+            // in it), the transcript → the first token (the model's part: from its request to
+            // the first token, and the prefill in that).
+            let mut profile: [Vec<f64>; 5] = Default::default();
             let mut speech_secs = 0.0;
             for _ in 0..runs {
                 llm.prime_wait(CancelToken::new())?;
-                // Push-to-talk: the recording stops when the speech (the file) ends.
-                let input = PacedWav::open(question, Duration::ZERO)?;
+                // Push-to-talk: the recording stops when the speech (the file) ends, or that long
+                // after it.
+                let release = Duration::from_millis(args.release_after_ms);
+                let input = PacedWav::open(question, release)?;
                 speech_secs = input.speech_secs();
                 let (sink, events) = Sink::channel();
                 let listen = ListenOptions { auto_stop_silence: None, transcribe: opts.clone(), fit_audio_ctx: !args.full_audio_ctx, ..ListenOptions::default() };
                 let options = VoiceTurnOptions { listen, sampling: cli.sampling(), prefill_partial: !cli.no_prefill_ahead, ..VoiceTurnOptions::default() };
                 let _turn = voice_turn(llm.client(), client.clone(), Box::new(input), options, sink)?;
-                let (mut stopped_at, mut first_ms) = (None, f64::NAN);
+                let (mut stopped_at, mut heard_at, mut first_ms) = (None, None, f64::NAN);
                 loop {
                     match events.recv()? {
-                        VoiceTurnEvent::Heard { final_ms, .. } => {
-                            finals.push(final_ms);
-                            stopped_at = Some(Instant::now() - Duration::from_secs_f64(final_ms / 1000.0));
+                        VoiceTurnEvent::Heard { final_ms, transcript, .. } => {
+                            // From the end of the question's audio: the stop, less the wait for it.
+                            let now = Instant::now();
+                            let stop = now - Duration::from_secs_f64(final_ms / 1000.0);
+                            stopped_at = stop.checked_sub(release);
+                            heard_at = Some(now);
+                            finals.push(final_ms + release.as_secs_f64() * 1000.0);
+                            profile[0].push(final_ms);
+                            profile[1].push(transcript.elapsed_ms);
                         }
-                        VoiceTurnEvent::Answer(ChatEvent::Token(_)) if first_ms.is_nan() => first_ms = stopped_at.map_or(f64::NAN, ms_since),
+                        VoiceTurnEvent::Answer(ChatEvent::Token(_)) if first_ms.is_nan() => {
+                            first_ms = stopped_at.map_or(f64::NAN, ms_since);
+                            profile[2].push(heard_at.map_or(f64::NAN, ms_since));
+                        }
                         VoiceTurnEvent::Answer(ChatEvent::Done(stats)) => {
                             reused.push(stats.prefilled_tokens as f64);
+                            profile[3].push(stats.ttft_ms.unwrap_or(f64::NAN));
+                            profile[4].push(stats.prefill_ms);
                             break;
                         }
                         VoiceTurnEvent::Answer(ChatEvent::Error(e)) | VoiceTurnEvent::Error(e) => return Err(Box::new(e)),
@@ -99,18 +119,28 @@ pub fn voice(cli: &Cli, args: &BenchVoiceArgs) -> Result<()> {
                     }
                 }
                 firsts.push(first_ms);
-                // The next run asks at the same length (the cache keeps the history).
+                // The next run asks at the same length, from the same cache.
                 llm.retract_last()?;
+                if let Some(state) = &history_state {
+                    if !llm.load_state(state.clone())? {
+                        return Err("could not reload the history's KV state between runs".into());
+                    }
+                }
             }
             let (f, a) = (median(finals.clone()), median(firsts.clone()));
             println!();
-            println!("| voice path ({speech_secs:.1} s question, {history_tokens} tokens of history) | median ms | spread ms |");
+            println!("| voice path ({speech_secs:.1} s question, {history_tokens} tokens of history, stopped {} ms after it) | median ms | spread ms |", args.release_after_ms);
             println!("|---|---:|---:|");
             println!("| end of speech → final transcript | {f:.0} | {:.0} |", spread(&finals));
             println!("| end of speech → first answer token | {a:.0} | {:.0} |", spread(&firsts));
             println!("| tokens left to read when the question came (median) | {:.0} | |", median(reused.clone()));
-            let row = serde_json::json!({ "target": target, "history_tokens": history_tokens, "question_s": speech_secs, "to_final_ms": f, "to_first_token_ms": a,
-                "runs_final_ms": finals, "runs_first_token_ms": firsts, "prefilled_tokens": reused });
+            let labels = ["stop → final transcript", "… Whisper's run (done ahead in a pause: not waited for)", "final transcript → first token", "… the model's request → first token", "… prefill of what was left"];
+            for (label, v) in labels.iter().zip(&profile) {
+                println!("| profile: {label} | {:.0} | {:.0} |", median(v.clone()), spread(v));
+            }
+            let row = serde_json::json!({ "target": target, "history_tokens": history_tokens, "question_s": speech_secs, "release_after_ms": args.release_after_ms, "to_final_ms": f, "to_first_token_ms": a,
+                "runs_final_ms": finals, "runs_first_token_ms": firsts, "prefilled_tokens": reused,
+                "profile": { "stop_to_final_ms": profile[0], "whisper_ms": profile[1], "final_to_first_token_ms": profile[2], "send_to_first_token_ms": profile[3], "prefill_ms": profile[4] } });
             if target == 0 {
                 json["voice_path"] = row.clone();
             }

@@ -218,7 +218,7 @@ impl ListenView {
                 tracing::info!(%device, sample_rate, channels, "recording");
                 eprintln!("[recording from {device}: {sample_rate} Hz, {channels} ch]");
             }
-            VoiceEvent::Level(_) | VoiceEvent::Transcribing => {}
+            VoiceEvent::Level(_) | VoiceEvent::Transcribing | VoiceEvent::Paused { .. } => {}
             VoiceEvent::SpeechStarted => eprintln!("[speech]"),
             VoiceEvent::Partial { stable, tail } => {
                 if self.tty {
