@@ -167,9 +167,20 @@ fn grow_history(llm: &murmur_engine::llm::LlmWorker, target: usize) -> Result<us
     if target == 0 {
         return Ok(0);
     }
-    // Filler turns of ~90 tokens; the last one is asked for real (one token of answer), so the
-    // cache holds the conversation and what the worker decodes ahead after an answer.
-    let turns: Vec<Turn> = (0..(target / 90).max(1)).map(filler_turn).collect();
+    // The tokens of one filler turn, measured (the cache after one exchange and after two),
+    // then as many turns as reach the target.
+    let one = filler_conversation(llm, 1)?;
+    let per_turn = filler_conversation(llm, 2)?.saturating_sub(one).max(1);
+    let turns = (target.saturating_sub(one) + per_turn / 2) / per_turn + 1;
+    filler_conversation(llm, turns.max(1))
+}
+
+/// `n` filler turns in the worker; the last one asked for real (one token of answer), so the
+/// cache holds the conversation and what the worker decodes ahead after an answer. Returns
+/// the tokens cached.
+fn filler_conversation(llm: &murmur_engine::llm::LlmWorker, n: usize) -> Result<usize> {
+    let turns: Vec<Turn> = (0..n.max(1)).map(filler_turn).collect();
+    llm.clear_history()?;
     llm.restore(turns[..turns.len() - 1].to_vec())?;
     let last = turns.last().map(|t| t.user.clone()).unwrap_or_default();
     for e in llm.ask(last, SamplingParams { max_tokens: 1, ..SamplingParams::greedy() }, CancelToken::new())? {
