@@ -14,8 +14,10 @@ Builds murmur and the references (scripts/bench/build-reference.sh), fetches the
             the KV cache reused (decoding ahead after an answer on and off) and with the whole
             conversation read again;
   voice     the voice path: end of speech -> final transcript -> first answer token, in a new
-            conversation and after 1000/2000/3500 tokens, lever by lever (full 30 s encoder
-            window and nothing decoded ahead; fitted window; fitted window + decoding ahead);
+            conversation and after 250/1000/2000/3500 tokens, lever by lever (full 30 s encoder
+            window and nothing decoded ahead; fitted window; fitted window + decoding ahead,
+            stopped at the last sample and 1.5 s after it; the first two and the last at 250
+            and 3500 tokens only), with a profile of the time after the stop;
   whisper   Whisper real-time factor on 3/10/30 s of speech (fitted and full encoder window)
             vs whisper.cpp's CLI (full and the same fitted window) and faster-whisper;
   draft     prompt-lookup drafting: decode speed with it off and on for record tasks and open
@@ -73,6 +75,9 @@ VOICE_VARIANTS = (
 # The variants whose time from the stop is broken down (T_VOICE_PROFILE).
 VOICE_PROFILED = ("now", "pause")
 VOICE_HISTORY = (250, 1000, 2000, 3500)
+# The other variants at the shortest and longest history only (each length costs a conversation
+# prefilled per variant: minutes for the 1.5B on 2 cores).
+VOICE_HISTORY_OTHERS = (250, 3500)
 VOICE_FIRST_TOKEN_GOAL_MS = 600  # for the 1.5B
 VOICE_HISTORY_GOAL = 1.2
 FOLLOWUP_GOAL = 1.2
@@ -89,11 +94,11 @@ DRAFT_GOALS = {"record": 1.3, "open": 0.97}
 DRAFT_STAT_KEYS = ("decode_tok_s", "decode_ms", "generated_tokens", "drafted_tokens", "accepted_tokens", "prompt_tokens", "prefill_tok_s")
 
 # Sizes of the full run and of the smoke run (--quick).
-FULL = {"pp": "256,1024", "tg": 128, "followup_history": None, "voice_history": VOICE_HISTORY, "voice_max_tokens": 8,
+FULL = {"pp": "256,1024", "tg": 128, "followup_history": None, "voice_history": VOICE_HISTORY, "voice_history_others": VOICE_HISTORY_OTHERS, "voice_max_tokens": 8,
         "voice_variants": ("before", "fitted", "now", "pause"), "memory_levers": tuple(k for k, _, _ in MEMORY_LEVERS),
         "whisper_secs": (3, 10, 30), "draft_records": 3, "draft_tasks": DRAFT_TASKS, "draft_open": len(DRAFT_OPEN_QUESTIONS),
         "draft_max_tokens": 192}
-QUICK = {"pp": "32", "tg": 8, "followup_history": "100", "voice_history": (100,), "voice_max_tokens": 4,
+QUICK = {"pp": "32", "tg": 8, "followup_history": "100", "voice_history": (100,), "voice_history_others": (100,), "voice_max_tokens": 4,
          "voice_variants": ("before", "now", "pause"), "memory_levers": ("before", "kv_q8"),
          "whisper_secs": (3,), "draft_records": 0, "draft_tasks": ("explain",), "draft_open": 1, "draft_max_tokens": 16}
 
@@ -121,7 +126,7 @@ def read_text(path):
 
 
 def log(msg):
-    print(f"bench: {msg}", file=sys.stderr, flush=True)
+    print(f"bench {datetime.datetime.now():%H:%M:%S}: {msg}", file=sys.stderr, flush=True)
 
 
 def sh(cmd, env=None, capture=True):
@@ -476,11 +481,12 @@ def run_followup(c, name, path, r):
 
 
 def run_voice(c, name, path, results):
-    history = ",".join(str(h) for h in c.s["voice_history"])
     levers = {}
     for key, label, gflags, vflags in VOICE_VARIANTS:
         if key not in c.s["voice_variants"]:
             continue
+        lengths = c.s["voice_history"] if key == "now" else c.s["voice_history_others"]
+        history = ",".join(str(h) for h in lengths)
         log(f"LLM {name}: voice path ({label}), history {history}, {c.runs} runs")
         rec = c.murmur(path, ["--greedy", "--max-tokens", str(c.s["voice_max_tokens"])] + gflags,
                        ["bench-voice", f"{c.speech}/speech_3s.wav", "--question", f"{c.speech}/question.wav", "--history", history,
@@ -488,7 +494,7 @@ def run_voice(c, name, path, results):
         expect(rec.get("fit_audio_ctx") is ("--full-audio-ctx" not in vflags), f"bench-voice {gflags + vflags}: fit_audio_ctx is {rec.get('fit_audio_ctx')!r}")
         expect(rec.get("prefill_ahead") is ("--no-prefill-ahead" not in gflags), f"bench-voice {gflags + vflags}: prefill_ahead is {rec.get('prefill_ahead')!r}")
         rows = rec["voice_path_history"]
-        assert len(rows) == 1 + len(c.s["voice_history"]) and all(row["to_first_token_ms"] > 0 for row in rows)
+        assert len(rows) == 1 + len(lengths) and all(row["to_first_token_ms"] > 0 for row in rows)
         levers[key] = {"label": label, "flags": gflags + vflags, "rows": rows}
         if key == "now":
             results["voice_path"][name] = rec["voice_path"]
