@@ -153,7 +153,7 @@ enum Ahead {
     /// The stable words of a partial transcript.
     Words(String),
     /// A whole question, after a pause.
-    Question,
+    Question(String),
 }
 
 /// Starts a voice turn: listens on `input`, primes `llm` meanwhile, and answers the final
@@ -205,7 +205,7 @@ pub fn voice_turn(
                 }
                 let cancel = CancelToken::new();
                 if ahead_llm.prefill_question(text.clone(), cancel.clone()).is_ok() {
-                    ahead = Some((Ahead::Question, cancel));
+                    ahead = Some((Ahead::Question(text.clone()), cancel));
                 }
             }
             // The final transcript needs the cores: stop a prefill of words still running. A
@@ -215,6 +215,15 @@ pub fn voice_turn(
             VoiceEvent::Transcribing => {
                 if let Some((Ahead::Words(_), cancel)) = &ahead {
                     cancel.cancel();
+                }
+            }
+            // The person spoke on after the pause (and stopped before a new partial): the
+            // question read ahead is not the one asked; stop it, the answer is queued behind it.
+            VoiceEvent::Final { transcript, .. } => {
+                if let Some((Ahead::Question(q), cancel)) = &ahead {
+                    if *q != transcript.text {
+                        cancel.cancel();
+                    }
                 }
             }
             // A failed turn needs nothing more.

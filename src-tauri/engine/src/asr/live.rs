@@ -322,13 +322,24 @@ fn wait_final(rx: &Receiver<Result<Transcript, AsrError>>, cancel: &CancelToken,
     }
 }
 
+/// The shortest pause after which the final transcript is computed ahead: the pauses between
+/// a question's phrases (~0.3-0.45 s in the test speech) would otherwise each start one.
+const MIN_PAUSE: usize = WHISPER_SAMPLE_RATE as usize / 2;
+
 /// The final transcript computed ahead during a pause, for speech ending at `last_voice_frame`.
+/// Dropped unused (the person spoke again, an error), it stops.
 struct FinalAhead {
     last_voice_frame: usize,
     rx: Receiver<Result<Transcript, AsrError>>,
     cancel: CancelToken,
     /// Its result once it came (kept for the stop).
     result: Option<Result<Transcript, AsrError>>,
+}
+
+impl Drop for FinalAhead {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
 }
 
 impl FinalAhead {
@@ -485,8 +496,10 @@ fn run(
         if let Some(a) = &mut ahead {
             if let Some(t) = a.poll() {
                 if !t.no_speech && !t.text.trim().is_empty() {
-                    let (stable, tail) = agreement.update(&t.text);
-                    send(VoiceEvent::Partial { stable, tail });
+                    if options.partial_interval.is_some() {
+                        let (stable, tail) = agreement.update(&t.text);
+                        send(VoiceEvent::Partial { stable, tail });
+                    }
                     send(VoiceEvent::Paused { text: t.text.clone() });
                 }
             }
@@ -498,14 +511,14 @@ fn run(
             break;
         }
 
-        // A pause long enough for the final transcript's audio to be complete: compute it now,
-        // so that stopping costs nothing. It replaces a partial in flight (older audio) and,
-        // like partials, never starts while the LLM computes.
-        let speech_end = last_voice_frame * FRAME + pad;
-        if options.final_ahead && speech_started && ahead.is_none() && utterance.len() >= speech_end && !gate::llm_busy() {
-            if let Some((rx, cancel)) = partial.take() {
+        // A pause long enough for the final transcript's audio to be complete (and longer than
+        // the pauses between phrases): compute it now, so that stopping costs nothing. It
+        // replaces a partial in flight (older audio; Whisper drops it at once, without being
+        // waited for) and, like partials, never starts while the LLM computes.
+        let pause_end = last_voice_frame * FRAME + pad.max(MIN_PAUSE);
+        if options.final_ahead && speech_started && ahead.is_none() && utterance.len() >= pause_end && !gate::llm_busy() {
+            if let Some((_, cancel)) = partial.take() {
                 cancel.cancel();
-                let _ = rx.recv();
             }
             let (audio, opts) = final_request(&utterance, first_voice_frame, last_voice_frame, pad, options);
             let cancel = CancelToken::new();
@@ -546,11 +559,27 @@ fn run(
     // Computed ahead on exactly the audio the final would read (nothing was said since): it
     // is the final transcript, finished or still running.
     let ahead = ahead.filter(|a| a.last_voice_frame == last_voice_frame && vad.heard_speech());
-    let transcript = if let Some(mut ahead) = ahead {
-        match ahead.result.take() {
-            Some(result) => result?,
-            None => wait_final(&ahead.rx, &ahead.cancel, inbox)?,
-        }
+    let ahead = match ahead {
+        Some(mut a) => match a.result.take() {
+            Some(Ok(t)) => Some(t),
+            None => match wait_final(&a.rx, &a.cancel, inbox) {
+                Ok(t) => Some(t),
+                // The person cancelled while waiting.
+                Err(e @ VoiceError::Asr(AsrError::Cancelled)) => return Err(e),
+                Err(e) => {
+                    tracing::debug!("the final transcript computed ahead failed ({e}); transcribing again");
+                    None
+                }
+            },
+            Some(Err(e)) => {
+                tracing::debug!("the final transcript computed ahead failed ({e}); transcribing again");
+                None
+            }
+        },
+        None => None,
+    };
+    let transcript = if let Some(t) = ahead {
+        t
     } else if vad.heard_speech() {
         let (audio, opts) = final_request(&utterance, first_voice_frame, last_voice_frame, pad, options);
         // The final decode can be aborted too (the person cancels, the app closes).

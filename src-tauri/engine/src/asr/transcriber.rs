@@ -176,14 +176,16 @@ impl Transcriber {
         }
         // Speech is about 3 words (4 tokens) a second. A decode that loops ("juice juice …")
         // stops at a bound from the audio's length instead of whisper.cpp's 224 tokens per
-        // segment: partials allow twice the usual rate, final transcripts three times.
+        // segment: partials allow twice the usual rate; final transcripts five times, plus 32
+        // (whisper.cpp ends the window at the bound, so it must never cut real speech; its own
+        // repetition check only looks at decodes longer than 32 tokens).
         let secs = pcm.len() as f64 / f64::from(WHISPER_SAMPLE_RATE);
         if options.quick {
             params.set_temperature_inc(0.0);
             params.set_single_segment(true);
             params.set_max_tokens(((secs * 8.0) as i32 + 8).min(224));
         } else {
-            params.set_max_tokens(((secs * 12.0) as i32 + 16).min(224));
+            params.set_max_tokens(((secs * 20.0) as i32 + 32).min(224));
         }
         if let Some(prompt) = options.initial_prompt.as_deref() {
             params.set_initial_prompt(prompt);

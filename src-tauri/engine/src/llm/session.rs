@@ -737,7 +737,7 @@ impl<'m> ChatSession<'m> {
         stats.reused_tokens = keep;
 
         let prefill_start = Instant::now();
-        let completed = ready.is_some() || self.prefill(&tokens[keep..], true, cancel)?;
+        let completed = if ready.is_some() { !cancel.is_cancelled() } else { self.prefill(&tokens[keep..], true, cancel)? };
         self.logits_ready = None;
         stats.prefilled_tokens = tokens.len() - keep;
         stats.prefill_ms = ms(prefill_start);
