@@ -70,9 +70,9 @@ pub struct VoiceTurnOptions {
     pub sampling: SamplingParams,
     /// Prefill the system prompt (and record) while the person speaks.
     pub prime: bool,
-    /// Also prefill the stable words of the partial transcripts while the person speaks, so
-    /// that only the last few tokens are left when they stop (the question that is finally
-    /// asked rolls back whatever differs).
+    /// Also prefill the words of the partial transcripts while the person speaks (and the
+    /// whole question during a pause), so that only the last few tokens are left when they
+    /// stop (the question that is finally asked rolls back whatever differs).
     pub prefill_partial: bool,
     /// Answer the transcript at once (auto-send); otherwise the turn ends with it.
     pub answer: bool,
@@ -147,6 +147,13 @@ impl Drop for VoiceTurn {
     }
 }
 
+/// The words of a partial hypothesis, stable and not: all are read ahead (less the last token),
+/// since the final transcript usually agrees with most of the latest hypothesis, and a
+/// revision only rolls the cache back to where they part.
+fn heard(stable: &str, tail: &str) -> String {
+    if tail.is_empty() { stable.to_string() } else { format!("{stable} {tail}") }
+}
+
 /// What a voice turn last asked the model to read ahead.
 #[derive(Debug, PartialEq)]
 enum Ahead {
@@ -174,8 +181,8 @@ pub fn voice_turn(
     let (to_turn, answer_llm, answer_cancel, sampling, answering) = (events.clone(), llm.clone(), cancel.clone(), options.sampling.clone(), options.answer);
     let ask = options.ask.clone();
     let (ahead_llm, prefill_partial) = (llm.clone(), options.prefill_partial && options.answer);
-    // What was last handed to the model to read ahead (stable words, or a whole question
-    // after a pause), and the token that stops that prefill.
+    // What was last handed to the model to read ahead (the words of a partial, or a whole
+    // question after a pause), and the token that stops that prefill.
     let mut ahead: Option<(Ahead, CancelToken)> = None;
     let listen_sink = Sink::new(move |e: VoiceEvent| {
         let send = |ev: VoiceTurnEvent| {
@@ -184,17 +191,18 @@ pub fn voice_turn(
             }
         };
         match &e {
-            // New stable words: the model reads them now (queued behind priming; partials wait
-            // for the model, so Whisper and the model still take turns).
-            // A newer prefill supersedes the one before it (still queued or running): that one
-            // stops between chunks, and what it decoded is kept where the new one agrees.
-            VoiceEvent::Partial { stable, .. } if prefill_partial && !stable.is_empty() && ahead.as_ref().is_none_or(|(a, _)| *a != Ahead::Words(stable.clone())) => {
+            // New words heard: the model reads them now (queued behind priming; partials wait
+            // for the model, so Whisper and the model still take turns). A newer prefill
+            // supersedes the one before it (still queued or running): that one stops at once
+            // (llama.cpp's abort callback), and what it decoded is kept where the new one agrees.
+            VoiceEvent::Partial { stable, tail } if prefill_partial && !heard(stable, tail).is_empty() && ahead.as_ref().is_none_or(|(a, _)| *a != Ahead::Words(heard(stable, tail))) => {
                 if let Some((_, previous)) = ahead.take() {
                     previous.cancel();
                 }
                 let cancel = CancelToken::new();
-                if ahead_llm.prefill_ahead(Some(stable.clone()), cancel.clone()).is_ok() {
-                    ahead = Some((Ahead::Words(stable.clone()), cancel));
+                let words = heard(stable, tail);
+                if ahead_llm.prefill_ahead(Some(words.clone()), cancel.clone()).is_ok() {
+                    ahead = Some((Ahead::Words(words), cancel));
                 }
             }
             // A pause: the final transcript is known unless the person speaks on. The whole
@@ -208,7 +216,8 @@ pub fn voice_turn(
                     ahead = Some((Ahead::Question(text.clone()), cancel));
                 }
             }
-            // The final transcript needs the cores: stop a prefill of words still running. A
+            // The final transcript needs the cores: stop a prefill of words still running (at
+            // once: it is aborted mid-decode). A
             // question read after a pause goes on: its transcript is already done (if the
             // person spoke again and stopped before a new partial, the final shares the cores
             // with it for a moment).

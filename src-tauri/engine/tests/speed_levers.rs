@@ -219,6 +219,38 @@ fn a_question_read_ahead_during_a_pause_starts_its_answer_without_decoding() {
 }
 
 #[test]
+fn a_read_ahead_is_aborted_mid_decode_and_leaves_a_clean_cache() {
+    let m = LlmModel::load(&common::llm_path()).expect("model");
+    let question = "What does the high glucose result mean for me?";
+    let mut reference = ChatSession::new(&m, &options(0, false)).expect("session");
+    reference.set_record(Some(RECORD));
+    ask(&mut reference, question, &greedy(24));
+    let expected_ids = last_answer_ids(&reference);
+
+    let mut s = ChatSession::new(&m, &options(0, true)).expect("session");
+    s.set_record(Some(RECORD));
+    s.prime(&CancelToken::new()).expect("prime");
+    let primed = s.cached_tokens();
+    // A long dictation read ahead in one chunk (~1 s of decoding), cancelled 100 ms in: the
+    // decode stops inside the chunk, and none of it stays in the cache.
+    let long = "I would like to go through every line of the report with you, one value at a time, ".repeat(12);
+    let cancel = CancelToken::new();
+    let canceller = {
+        let cancel = cancel.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            cancel.cancel();
+        })
+    };
+    let n = s.prefill_ahead(Some(&long), &cancel).expect("aborted, not failed");
+    canceller.join().expect("canceller");
+    assert_eq!(n, 0, "aborted inside its only chunk");
+    assert_eq!(s.cached_tokens(), primed, "what the aborted chunk wrote was removed");
+    ask(&mut s, question, &greedy(24));
+    assert_eq!(last_answer_ids(&s), expected_ids, "the answer after an aborted read-ahead is the plain one");
+}
+
+#[test]
 fn weights_used_as_mapped_without_repacking_answer_too() {
     let m = LlmModel::load_with(&common::llm_path(), false).expect("model");
     let mut s = ChatSession::new(&m, &options(8, true)).expect("session");

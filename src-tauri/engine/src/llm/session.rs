@@ -319,6 +319,14 @@ impl<'m> ChatSession<'m> {
         self.ctx.n_ctx()
     }
 
+    /// Puts the inference threads to sleep until the next decode wakes them. Without it they
+    /// spin for a while after every decode (ggml's polling: ~100 ms at its default level on
+    /// this CPU), taking the cores from whatever runs next — Whisper's final transcript.
+    pub fn rest(&self) {
+        // SAFETY: the pool is alive for `self`'s lifetime; the next graph compute resumes it.
+        unsafe { llama_cpp_sys_2::ggml_threadpool_pause(self._threadpool.0) };
+    }
+
     /// Diagnostics (tests, evaluations): from now on keep the logit margins of greedy answers.
     pub fn keep_margins(&mut self, keep: bool) {
         self.keep_margins = keep;
@@ -631,7 +639,7 @@ impl<'m> ChatSession<'m> {
             keep = self.truncate_cache(keep)?;
         }
         let before = self.cached.len();
-        self.prefill(&tokens[keep..], false, cancel)?;
+        self.abortable(cancel, |s| s.prefill(&tokens[keep..], false, cancel))?;
         Ok(self.cached.len() - before)
     }
 
@@ -660,10 +668,25 @@ impl<'m> ChatSession<'m> {
             keep = self.truncate_cache(keep)?;
         }
         let before = self.cached.len();
-        if self.prefill(&tokens[keep..], true, cancel)? {
+        if self.abortable(cancel, |s| s.prefill(&tokens[keep..], true, cancel))? {
             self.logits_ready = Some((self.cached.len(), self.batch.n_tokens() - 1));
         }
         Ok(self.cached.len() - before)
+    }
+
+    /// Runs `f` with llama.cpp told to abort a decode as soon as `cancel` is set (between the
+    /// graph's operations, not only between chunks): reading ahead must yield the cores to the
+    /// final transcript at once when the person stops. What an aborted chunk wrote is removed.
+    fn abortable<T>(&mut self, cancel: &CancelToken, f: impl FnOnce(&mut Self) -> T) -> T {
+        // SAFETY: `cancel` outlives every decode inside `f`, and the callback is removed before
+        // returning; the context pointer is valid for `self`'s lifetime.
+        unsafe {
+            llama_cpp_sys_2::llama_set_abort_callback(self.ctx.as_raw(), Some(crate::cancel::abort_when_cancelled), cancel.flag_ptr() as *mut std::ffi::c_void);
+        }
+        let out = f(self);
+        // SAFETY: as above; no callback from here on.
+        unsafe { llama_cpp_sys_2::llama_set_abort_callback(self.ctx.as_raw(), None, std::ptr::null_mut()) };
+        out
     }
 
     /// Whether the cache is exactly `tokens` with the last one's logits at hand.
@@ -1036,6 +1059,10 @@ impl<'m> ChatSession<'m> {
             if let Err(e) = self.ctx.decode(&mut self.batch) {
                 // Whatever this chunk wrote is not recorded in `cached`; remove it.
                 self.truncate_cache(base)?;
+                // Aborted mid-chunk (`abortable`): a cancellation, not a failure.
+                if cancel.is_cancelled() {
+                    return Ok(false);
+                }
                 return Err(LlmError::Decode(e.to_string()));
             }
             self.cached.extend_from_slice(chunk);

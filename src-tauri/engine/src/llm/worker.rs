@@ -272,6 +272,9 @@ impl LlmWorker {
             ready.ok(LlmInfo { gguf: model.info().clone(), n_ctx: session.n_ctx(), fingerprint: *model.fingerprint() });
             while let Some(job) = inbox.next() {
                 serve(&mut session, job.request, &job.cancel);
+                // Between requests the inference threads sleep instead of spinning, so that
+                // Whisper (the final transcript right after a read-ahead) has the cores.
+                session.rest();
             }
         })?;
         let client = LlmClient { client: worker.client() };
