@@ -157,7 +157,7 @@ fn heard(stable: &str, tail: &str) -> String {
 /// What a voice turn last asked the model to read ahead.
 #[derive(Debug, PartialEq)]
 enum Ahead {
-    /// The stable words of a partial transcript.
+    /// The words of a partial transcript.
     Words(String),
     /// A whole question, after a pause.
     Question(String),
@@ -208,8 +208,13 @@ pub fn voice_turn(
             // A pause: the final transcript is known unless the person speaks on. The whole
             // question is read now, so stopping here starts the answer at once.
             VoiceEvent::Paused { text } if prefill_partial => {
-                if let Some((_, previous)) = ahead.take() {
-                    previous.cancel();
+                // The words read ahead just before (the same hypothesis, sent as a partial) are
+                // where the question continues: let them finish rather than throw them away.
+                if let Some((previous, cancel)) = ahead.take() {
+                    let words = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
+                    if !matches!(&previous, Ahead::Words(w) if words(text).starts_with(&words(w))) {
+                        cancel.cancel();
+                    }
                 }
                 let cancel = CancelToken::new();
                 if ahead_llm.prefill_question(text.clone(), cancel.clone()).is_ok() {

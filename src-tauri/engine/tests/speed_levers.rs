@@ -227,13 +227,15 @@ fn a_read_ahead_is_aborted_mid_decode_and_leaves_a_clean_cache() {
     ask(&mut reference, question, &greedy(24));
     let expected_ids = last_answer_ids(&reference);
 
-    let mut s = ChatSession::new(&m, &options(0, true)).expect("session");
+    // One chunk of up to 1,024 tokens in micro-batches of 64: llama.cpp keeps the micro-batches
+    // it finished when aborted; the session must remove them too.
+    let mut s = ChatSession::new(&m, &SessionOptions { n_batch: 1024, n_ubatch: Some(64), ..options(0, true) }).expect("session");
     s.set_record(Some(RECORD));
     s.prime(&CancelToken::new()).expect("prime");
     let primed = s.cached_tokens();
-    // A long dictation read ahead in one chunk (~1 s of decoding), cancelled 100 ms in: the
-    // decode stops inside the chunk, and none of it stays in the cache.
-    let long = "I would like to go through every line of the report with you, one value at a time, ".repeat(12);
+    // A long dictation read ahead in one chunk (~800 tokens: seconds of decoding here),
+    // cancelled 100 ms in: the decode stops inside the chunk, and none of it stays cached.
+    let long = "I would like to go through every line of the report with you, one value at a time, ".repeat(40);
     let cancel = CancelToken::new();
     let canceller = {
         let cancel = cancel.clone();

@@ -54,7 +54,7 @@ pub struct SessionOptions {
     #[serde(default = "default_draft")]
     pub draft_max: u32,
     /// Decode what the next question will start with before it comes: the template's closing
-    /// tokens after an answer, the stable words of a partial transcript.
+    /// tokens after an answer, the words of a partial transcript.
     #[serde(default = "yes")]
     pub prefill_ahead: bool,
     /// Inference threads; `None` picks [`platform::default_threads`].
@@ -433,6 +433,17 @@ impl<'m> ChatSession<'m> {
         Ok(self.conversation_tokens(0, Some(user))?.iter().map(|t| t.0).collect())
     }
 
+    /// Drops from the cache whatever follows the conversation's last answer (a question asked
+    /// and retracted, a read-ahead): the cache as right after that answer. For benchmarks.
+    pub fn truncate_to_history(&mut self) -> Result<(), LlmError> {
+        let tokens = self.conversation_tokens(0, None)?;
+        let keep = self.reuse_prefix(&tokens)?;
+        if keep < self.cached.len() {
+            self.truncate_cache(keep)?;
+        }
+        Ok(())
+    }
+
     /// Empties the KV cache (the conversation is kept and will be read again in full).
     pub fn reset_cache(&mut self) {
         self.logits_ready = None;
@@ -606,7 +617,7 @@ impl<'m> ChatSession<'m> {
 
     /// Decodes now what the next question's prompt will certainly start with, so that only a
     /// few tokens are left when it comes: the template's closing tokens after the last answer
-    /// and the next user header, plus `user_so_far` (the stable words of a partial transcript,
+    /// and the next user header, plus `user_so_far` (the words of a partial transcript,
     /// or of text being typed) without its last token (the word may go on). A question that
     /// turns out different rolls the cache back to the first differing token: never a wrong
     /// cache, at worst lost work. Returns the tokens decoded. Does nothing when off, or when
@@ -678,15 +689,20 @@ impl<'m> ChatSession<'m> {
     /// graph's operations, not only between chunks): reading ahead must yield the cores to the
     /// final transcript at once when the person stops. What an aborted chunk wrote is removed.
     fn abortable<T>(&mut self, cancel: &CancelToken, f: impl FnOnce(&mut Self) -> T) -> T {
-        // SAFETY: `cancel` outlives every decode inside `f`, and the callback is removed before
-        // returning; the context pointer is valid for `self`'s lifetime.
-        unsafe {
-            llama_cpp_sys_2::llama_set_abort_callback(self.ctx.as_raw(), Some(crate::cancel::abort_when_cancelled), cancel.flag_ptr() as *mut std::ffi::c_void);
+        /// Removes the callback however `f` ends (a panic included).
+        struct Disarm(*mut llama_cpp_sys_2::llama_context);
+        impl Drop for Disarm {
+            fn drop(&mut self) {
+                // SAFETY: the context outlives this guard (it lives in the session `f` borrows).
+                unsafe { llama_cpp_sys_2::llama_set_abort_callback(self.0, None, std::ptr::null_mut()) };
+            }
         }
-        let out = f(self);
-        // SAFETY: as above; no callback from here on.
-        unsafe { llama_cpp_sys_2::llama_set_abort_callback(self.ctx.as_raw(), None, std::ptr::null_mut()) };
-        out
+        let raw = self.ctx.as_raw();
+        // SAFETY: `cancel` outlives every decode inside `f`, and the guard removes the callback
+        // before returning; the context pointer is valid for `self`'s lifetime.
+        unsafe { llama_cpp_sys_2::llama_set_abort_callback(raw, Some(crate::cancel::abort_when_cancelled), cancel.flag_ptr() as *mut std::ffi::c_void) };
+        let _disarm = Disarm(raw);
+        f(self)
     }
 
     /// Whether the cache is exactly `tokens` with the last one's logits at hand.
@@ -1059,8 +1075,9 @@ impl<'m> ChatSession<'m> {
             if let Err(e) = self.ctx.decode(&mut self.batch) {
                 // Whatever this chunk wrote is not recorded in `cached`; remove it.
                 self.truncate_cache(base)?;
-                // Aborted mid-chunk (`abortable`): a cancellation, not a failure.
-                if cancel.is_cancelled() {
+                // Aborted mid-chunk (`abortable`; llama.h: 2 = aborted): a cancellation, not a
+                // failure. Any other error stays one, cancelled or not.
+                if e == llama_cpp_2::DecodeError::Unknown(2) && cancel.is_cancelled() {
                     return Ok(false);
                 }
                 return Err(LlmError::Decode(e.to_string()));

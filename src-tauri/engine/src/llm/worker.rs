@@ -133,7 +133,7 @@ impl LlmClient {
     }
 
     /// Decodes what the next question will start with (the template's tokens and
-    /// `user_so_far`, the stable words heard or typed so far) while the person is still
+    /// `user_so_far`, the words heard or typed so far) while the person is still
     /// speaking or typing; `cancel` stops it. Fire and forget: a question that differs just
     /// re-reads from the first difference.
     pub fn prefill_ahead(&self, user_so_far: Option<String>, cancel: CancelToken) -> Result<(), LlmError> {

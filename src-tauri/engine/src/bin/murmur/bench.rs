@@ -253,22 +253,21 @@ pub fn llm(cli: &Cli, args: &BenchLlmArgs) -> Result<()> {
         }
         let (mut warm, mut cold, mut history_tokens) = (Vec::new(), Vec::new(), 0);
         for _ in 0..runs {
-            // Warm: the conversation so far is in the cache, as after the previous answer.
-            s.restore_history(turns[..turns.len() - 1].to_vec());
+            // Cold: the conversation and the question read from scratch (what a stateless app
+            // does every turn). It also leaves the conversation in the cache for the warm run.
+            s.restore_history(turns.clone());
             s.reset_cache();
-            let last = turns.last().map(|t| t.user.clone()).unwrap_or_default();
-            s.send(&last, &sampling, &CancelToken::new(), &mut |_| {})?;
-            // As the model worker does after every answer (a no-op with --no-prefill-ahead).
+            let c = s.send(question, &sampling, &CancelToken::new(), &mut |_| {})?;
+            cold.push(c.ttft_ms.unwrap_or(f64::NAN));
+            // Warm: the conversation so far in the cache, as after the previous answer; then
+            // what the model worker does after every answer (a no-op with --no-prefill-ahead),
+            // and the question.
+            s.restore_history(turns.clone());
+            s.truncate_to_history()?;
             s.prefill_ahead(None, &CancelToken::new())?;
             let w = s.send(question, &sampling, &CancelToken::new(), &mut |_| {})?;
             history_tokens = w.reused_tokens;
             warm.push(w.ttft_ms.unwrap_or(f64::NAN));
-            // Cold: the same conversation, read from scratch.
-            let done = s.turns().to_vec();
-            s.restore_history(done[..done.len() - 1].to_vec());
-            s.reset_cache();
-            let c = s.send(question, &sampling, &CancelToken::new(), &mut |_| {})?;
-            cold.push(c.ttft_ms.unwrap_or(f64::NAN));
         }
         let label = if target == 0 { "turn 2".to_string() } else { format!("{target}") };
         println!("follow-up at {label} ({history_tokens} tokens of history): ttft {:.0} ms with reuse, {:.0} ms re-reading", median(warm.clone()), median(cold.clone()));
