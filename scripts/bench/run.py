@@ -981,7 +981,7 @@ def write_report(r, out_dir=None):
         if vl:
             L.append(f"A {qs:.1f} s spoken question, played in real time into the listening pipeline (push-to-talk: recording "
                      "stops when the speech ends), in a new conversation, with the product's defaults: the system prompt "
-                     "prefilled while the person speaks, the stable words of the partial transcripts decoded ahead, the final "
+                     "prefilled while the person speaks, the words of the partial transcripts decoded ahead (aborted at the stop), the final "
                      "transcript encoded in a window fitted to the question. Previous: the run before these levers. Goal: "
                      f"≤ {VOICE_FIRST_TOKEN_GOAL_MS} ms to the first token on the 1.5B (it was ≤ 1500). By lever and history: next section.\n")
         else:
@@ -1002,7 +1002,7 @@ def write_report(r, out_dir=None):
                  "the previous answer), with the levers added one at a time. *Before*: the final transcript encoded in the "
                  "full 30 s window, nothing decoded ahead (`--full-audio-ctx --no-prefill-ahead`, the previous behaviour); "
                  "*fitted window*: the final transcript's encoder window fitted to the question (`--no-prefill-ahead`); "
-                 "*now*: also decoding ahead: the previous answer's template tail, and the stable words of the partial "
+                 "*now*: also decoding ahead: the previous answer's template tail, and the words of the partial "
                  "transcripts while the person speaks (the defaults), the recording stopped at the question's last sample "
                  "(the worst case: no pause at all); *stopped 1.5 s after*: the same, stopped 1.5 s after the question's "
                  "audio ends (the app's automatic stop; a tap that late), so that the pause lets the final transcript be "
@@ -1034,7 +1034,7 @@ def write_report(r, out_dir=None):
                 p = pv.get(name) if t == 0 else None
                 label = "new conversation" if t == 0 else f"~{t}"
                 L.append(f"| {name} | {row['history_tokens']} ({label}) | " + " | ".join(cells) + f" | {tokens} | {num(ratio, 2)} | "
-                         f"{mark(None if row is base_row or ratio is None else ratio <= VOICE_HISTORY_GOAL)} | "
+                         f"{mark(None if t == 0 or row is base_row or ratio is None else ratio <= VOICE_HISTORY_GOAL)} | "
                          f"{mark(first <= VOICE_FIRST_TOKEN_GOAL_MS if name == '1.5b' else None)} | "
                          f"{(num(med(p['runs_final_ms'])) + ' / ' + num(med(p['runs_first_token_ms']))) if p and p.get('runs_final_ms') else ''} |")
         S.append((T_VOICE_LEVERS, L))
