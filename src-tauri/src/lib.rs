@@ -16,7 +16,7 @@ use tauri::Manager;
 pub fn run() {
     init_logging();
     let specta = bindings::builder();
-    let result = platform::plugins(tauri::Builder::default())
+    let app = platform::plugins(tauri::Builder::default())
         .plugin(tauri_plugin_fs::init())
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_http::init())
@@ -25,14 +25,34 @@ pub fn run() {
             specta.mount_events(app);
             let dirs = state::AppDirs::resolve(app.handle())?;
             platform::prepare_data_dirs(app.handle(), &dirs);
-            app.manage(state::AppState::new(dirs));
+            let handle = app.handle().clone();
+            app.manage(state::AppState::new(dirs, move |event| commands::models::broadcast(&handle, event)));
             Ok(())
         })
-        .run(tauri::generate_context!());
-    if let Err(e) = result {
-        tracing::error!("Murmur could not start: {e}");
-        std::process::exit(1);
-    }
+        .build(tauri::generate_context!());
+    let app = match app {
+        Ok(app) => app,
+        Err(e) => {
+            tracing::error!("Murmur could not start: {e}");
+            std::process::exit(1);
+        }
+    };
+    app.run(|handle, event| match event {
+        // Leaving the window (to another app, or the phone's home screen) saves the open
+        // conversation's cache off the event loop; quitting saves it before the process ends.
+        tauri::RunEvent::WindowEvent { event: tauri::WindowEvent::Focused(false), .. } => {
+            if let Some(state) = handle.try_state::<state::AppState>() {
+                let chat = state.chat.clone();
+                std::thread::spawn(move || chat.suspend());
+            }
+        }
+        tauri::RunEvent::Exit => {
+            if let Some(state) = handle.try_state::<state::AppState>() {
+                state.chat.suspend();
+            }
+        }
+        _ => {}
+    });
 }
 
 /// Logs go to stderr; `MURMUR_LOG` (an env-filter) raises them. Prompts, transcripts, records

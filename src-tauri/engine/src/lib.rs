@@ -11,6 +11,8 @@
 //! - [`records`]: lab reports read by code (values, ranges, statuses), red flags, the answer check.
 //! - [`store`]: conversation history (SQLite) and the KV-cache files that resume it.
 //! - [`voice`]: the voice turn (prime while listening → final transcript → answer).
+//! - [`controller`]: the one owner of the open conversation and its verbs (ask, ask again,
+//!   stop, records, new/open/delete, model loads, the voice turn): the app and the CLI sit on it.
 //! - [`ggml`]: proof that llama.cpp and whisper.cpp share one ggml.
 //!
 //! Shared shapes: [`worker`] (one thread per model or device, with cancel and a drop that
@@ -20,6 +22,7 @@
 pub mod asr;
 pub mod audio;
 pub mod cancel;
+pub mod controller;
 pub mod error;
 pub mod gate;
 pub mod ggml;
@@ -54,6 +57,7 @@ mod tests {
         shareable::<crate::voice::VoiceTurn>();
         shareable::<crate::voice::VoiceTurnHandle>();
         shareable::<crate::models::Downloader>();
+        shareable::<crate::controller::Controller>();
         sendable::<crate::audio::capture::Capture>();
         sendable::<crate::Sink<crate::llm::ChatEvent>>();
     }

@@ -57,6 +57,30 @@ impl<T: StreamEvent> Sink<T> {
     }
 
     /// Whether the terminal event has been sent.
+    /// Keeps `held` alive until the stream ends (its last event, a disarm, or a drop): a
+    /// busy guard held this way clears itself on every exit path.
+    pub fn holding<G: Send + 'static>(mut self, held: G) -> Self {
+        let Some(mut deliver) = self.deliver.take() else {
+            drop(held);
+            return self;
+        };
+        let mut held = Some(held);
+        self.deliver = Some(Box::new(move |event: T| {
+            let terminal = event.is_terminal();
+            deliver(event);
+            if terminal {
+                held.take();
+            }
+        }));
+        self
+    }
+
+    /// Ends the stream without sending anything: the caller reports the error another way
+    /// (e.g. a command's own result), so the person never sees two errors for one failure.
+    pub fn disarm(&mut self) {
+        self.deliver = None;
+    }
+
     pub fn ended(&self) -> bool {
         self.deliver.is_none()
     }

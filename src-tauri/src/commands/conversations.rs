@@ -26,15 +26,17 @@ pub struct ConversationView {
 /// contain it.
 #[tauri::command]
 #[specta::specta]
-pub fn conversations_list(state: State<'_, AppState>, query: Option<String>) -> CmdResult<Vec<ConversationSummary>> {
-    state.history()?.db.list(query.as_deref()).map_err(coded)
+pub async fn conversations_list(state: State<'_, AppState>, query: Option<String>) -> CmdResult<Vec<ConversationSummary>> {
+    let history = state.chat.history()?;
+    blocking(move || history.db.list(query.as_deref()).map_err(coded)).await
 }
 
 /// The conversation open in the chat (`None`: a new one, saved with its first question).
 #[tauri::command]
 #[specta::specta]
-pub fn conversation_current(state: State<'_, AppState>) -> Option<ConversationId> {
-    *lock(&state.conversation)
+pub async fn conversation_current(state: State<'_, AppState>) -> CmdResult<Option<ConversationId>> {
+    let chat = state.chat.clone();
+    blocking(move || Ok(chat.current())).await
 }
 
 /// Opens a saved conversation in the chat: the model gets its record and turns back, and its
@@ -42,83 +44,64 @@ pub fn conversation_current(state: State<'_, AppState>) -> Option<ConversationId
 #[tauri::command]
 #[specta::specta]
 pub async fn conversation_open(state: State<'_, AppState>, id: ConversationId) -> CmdResult<ConversationView> {
-    super::chat::stop_all(&state);
-    let history = state.history()?;
-    let llm = state.llm()?;
-    let key = state.llm_key()?;
-    let resumed = blocking(move || history.resume(&llm, &key, id)).await?;
-    *lock(&state.record) = resumed.conversation.record.clone();
-    *lock(&state.conversation) = Some(id);
+    let chat = state.chat.clone();
+    let resumed = blocking(move || chat.open(id)).await?;
     Ok(ConversationView { conversation: resumed.conversation, cache_restored: resumed.cache_restored })
 }
 
 #[tauri::command]
 #[specta::specta]
-pub fn conversation_rename(state: State<'_, AppState>, id: ConversationId, title: String) -> CmdResult<()> {
-    let title = title.trim();
+pub async fn conversation_rename(state: State<'_, AppState>, id: ConversationId, title: String) -> CmdResult<()> {
+    let title = title.trim().to_string();
     if title.is_empty() {
         return Err(invalid("the title is empty"));
     }
     if title.chars().count() > 200 {
         return Err(invalid("the title is longer than 200 characters"));
     }
-    state.history()?.db.rename(id, title).map_err(coded)
+    let history = state.chat.history()?;
+    blocking(move || history.db.rename(id, &title).map_err(coded)).await
 }
 
 /// Deletes a conversation: its messages, its record and its cache file. If it is open, the
 /// chat starts a new conversation without the record.
 #[tauri::command]
 #[specta::specta]
-pub fn conversation_delete(state: State<'_, AppState>, id: ConversationId) -> CmdResult<()> {
-    let open = *lock(&state.conversation) == Some(id);
-    if open {
-        super::chat::stop_all(&state);
-    }
-    state.history()?.delete(id).map_err(coded)?;
-    if open {
-        forget_open_conversation(&state)?;
-    }
-    Ok(())
+pub async fn conversation_delete(state: State<'_, AppState>, id: ConversationId) -> CmdResult<()> {
+    let chat = state.chat.clone();
+    blocking(move || chat.delete(id)).await
 }
 
 /// Writes the conversation as Markdown to `path`, which must be the file the person chose in
 /// the save dialog (the dialog grants that one path).
 #[tauri::command]
 #[specta::specta]
-pub fn conversation_export<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, id: ConversationId, path: std::path::PathBuf) -> CmdResult<()> {
+pub async fn conversation_export<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, id: ConversationId, path: std::path::PathBuf) -> CmdResult<()> {
     if !app.try_fs_scope().is_some_and(|scope| scope.is_allowed(&path)) {
         return Err(invalid("choose where to save the conversation with the save dialog"));
     }
-    let md = export::markdown(&state.history()?.db.get(id).map_err(coded)?);
-    std::fs::write(&path, md).map_err(|e| invalid(format!("the conversation could not be saved to {}: {e}", path.display())))
+    let history = state.chat.history()?;
+    blocking(move || {
+        let md = export::markdown(&history.db.get(id).map_err(coded)?);
+        std::fs::write(&path, md).map_err(|e| invalid(format!("the conversation could not be saved to {}: {e}", path.display())))
+    })
+    .await
 }
 
 /// Deletes every conversation, record, cache file and setting; the models stay.
 #[tauri::command]
 #[specta::specta]
-pub fn data_delete_all(state: State<'_, AppState>) -> CmdResult<()> {
-    super::chat::stop_all(&state);
-    state.history()?.delete_all().map_err(coded)?;
-    match std::fs::remove_file(state.dirs.settings_file()) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(invalid(format!("the settings file could not be deleted: {e}"))),
-    }
-    let defaults = murmur_engine::settings::Settings::default();
-    *lock(&state.settings) = defaults;
-    if let Ok(llm) = state.llm() {
-        llm.set_system_prompt(None).map_err(coded)?;
-    }
-    forget_open_conversation(&state)
-}
-
-/// A new, empty conversation in the model, with no record.
-fn forget_open_conversation(state: &AppState) -> CmdResult<()> {
-    *lock(&state.conversation) = None;
-    *lock(&state.record) = None;
-    if let Ok(llm) = state.llm() {
-        llm.clear_history().map_err(coded)?;
-        llm.set_record(None).map_err(coded)?;
-    }
+pub async fn data_delete_all(state: State<'_, AppState>) -> CmdResult<()> {
+    let (chat, settings_file) = (state.chat.clone(), state.dirs.settings_file());
+    blocking(move || {
+        chat.delete_all()?;
+        match std::fs::remove_file(&settings_file) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(invalid(format!("the settings file could not be deleted: {e}"))),
+        }
+    })
+    .await?;
+    *lock(&state.settings) = murmur_engine::settings::Settings::default();
     Ok(())
 }

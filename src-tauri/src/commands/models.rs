@@ -1,8 +1,7 @@
 //! The models on the device: the catalog and what is installed, downloads with progress,
 //! imports, removal, and loading the chosen models.
 
-use murmur_engine::asr::AsrWorker;
-use murmur_engine::llm::LlmWorker;
+use murmur_engine::controller::{AsrSpec, LlmSpec, ModelEvent};
 use murmur_engine::models::{import, CatalogEntry, ChosenModel, DownloadProgress, ImportMode, Imported, ImportedModel, Installed, Role};
 use murmur_engine::{CancelToken, EngineError, ErrorCode};
 use serde::{Deserialize, Serialize};
@@ -45,41 +44,42 @@ pub enum ModelState {
     Unloaded { role: Role },
 }
 
-fn broadcast<R: Runtime>(app: &AppHandle<R>, state: ModelState) {
-    if let Err(e) = app.emit(MODEL_STATE_EVENT, state) {
+impl From<ModelEvent> for ModelState {
+    fn from(e: ModelEvent) -> Self {
+        match e {
+            ModelEvent::Loading { role, id } => Self::Loading { role, id },
+            ModelEvent::Loaded { role, id } => Self::Loaded { role, id },
+            ModelEvent::Failed { role, error } => Self::Failed { role, error },
+            ModelEvent::Unloaded { role } => Self::Unloaded { role },
+        }
+    }
+}
+
+/// Tells the window what the models are doing (the controller calls this on every change).
+pub fn broadcast<R: Runtime>(app: &AppHandle<R>, event: ModelEvent) {
+    if let Err(e) = app.emit(MODEL_STATE_EVENT, ModelState::from(event)) {
         tracing::warn!("model state event: {e}");
     }
 }
 
-fn chosen(state: &AppState, role: Role, preferred: Option<&str>) -> Option<ChosenModel> {
-    // The person's choice in settings, if it is still installed; else the engine's choice.
-    if let Some(id) = preferred {
-        if let Ok(entry) = state.catalog.get(id) {
-            if let Some(path) = state.store.usable(entry) {
-                return Some(ChosenModel { id: id.to_string(), role, path, is_default: entry.default });
-            }
-        }
-        if let Some(m) = state.store.imported(&state.catalog).into_iter().find(|m| m.id == id && m.role == role && m.present) {
-            return Some(ChosenModel { id: m.id, role, path: m.path, is_default: false });
-        }
+fn view(state: &AppState) -> ModelsView {
+    let settings = state.settings();
+    let catalog = state.store.list(&state.catalog).into_iter().map(|(entry, installed)| CatalogModel { entry: entry.clone(), installed }).collect();
+    let (loaded_llm, loaded_asr) = state.chat.loaded();
+    ModelsView {
+        catalog,
+        imported: state.store.imported(&state.catalog),
+        llm: state.store.chosen(&state.catalog, Role::Llm, settings.llm_model.as_deref()),
+        asr: state.store.chosen(&state.catalog, Role::Asr, settings.asr_model.as_deref()),
+        loaded_llm,
+        loaded_asr,
     }
-    state.store.choose(&state.catalog, role).ok()
 }
 
 #[tauri::command]
 #[specta::specta]
-pub fn models_list(state: State<'_, AppState>) -> CmdResult<ModelsView> {
-    let settings = state.settings();
-    let catalog = state.store.list(&state.catalog).into_iter().map(|(entry, installed)| CatalogModel { entry: entry.clone(), installed }).collect();
-    let loaded = lock(&state.loaded);
-    Ok(ModelsView {
-        catalog,
-        imported: state.store.imported(&state.catalog),
-        llm: chosen(&state, Role::Llm, settings.llm_model.as_deref()),
-        asr: chosen(&state, Role::Asr, settings.asr_model.as_deref()),
-        loaded_llm: loaded.llm_id.clone(),
-        loaded_asr: loaded.asr_id.clone(),
-    })
+pub async fn models_list<R: Runtime>(app: AppHandle<R>) -> CmdResult<ModelsView> {
+    blocking(move || Ok(view(&app.state::<AppState>()))).await
 }
 
 /// Downloads a catalog model; progress streams on `progress` (percent, bytes, speed, ETA)
@@ -141,95 +141,47 @@ pub async fn models_import<R: Runtime>(app: AppHandle<R>, path: String, referenc
     blocking(move || import(&store, &catalog, std::path::Path::new(&path), mode, None).map_err(|e| EngineError::from_coded(&e))).await
 }
 
-/// Deletes a downloaded or imported model (never a file imported by reference).
+/// Deletes a downloaded or imported model (never a file imported by reference); a loaded one
+/// is unloaded first.
 #[tauri::command]
 #[specta::specta]
-pub fn models_remove<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, id: String) -> CmdResult<()> {
-    {
-        let mut loaded = lock(&state.loaded);
-        if loaded.llm_id.as_deref() == Some(id.as_str()) {
-            loaded.llm = None;
-            loaded.llm_id = None;
-            broadcast(&app, ModelState::Unloaded { role: Role::Llm });
+pub async fn models_remove<R: Runtime>(app: AppHandle<R>, id: String) -> CmdResult<()> {
+    blocking(move || {
+        let state = app.state::<AppState>();
+        state.chat.unload(Role::Llm, &id);
+        state.chat.unload(Role::Asr, &id);
+        let io = |e: std::io::Error| EngineError::new(ErrorCode::StoreIo, e.to_string());
+        let removed = match state.catalog.get(&id) {
+            Ok(entry) => state.store.remove(entry).map_err(io)?,
+            Err(_) => state.store.remove_imported(&id).map_err(io)?,
+        };
+        if removed {
+            Ok(())
+        } else {
+            Err(invalid(format!("no model {id:?} on this device")))
         }
-        if loaded.asr_id.as_deref() == Some(id.as_str()) {
-            loaded.asr = None;
-            loaded.asr_id = None;
-            broadcast(&app, ModelState::Unloaded { role: Role::Asr });
-        }
-    }
-    let io = |e: std::io::Error| EngineError::new(ErrorCode::StoreIo, e.to_string());
-    let removed = match state.catalog.get(&id) {
-        Ok(entry) => state.store.remove(entry).map_err(io)?,
-        Err(_) => state.store.remove_imported(&id).map_err(io)?,
-    };
-    if removed {
-        Ok(())
-    } else {
-        Err(invalid(format!("no model {id:?} on this device")))
-    }
+    })
+    .await
 }
 
-/// Loads the chosen language and speech models (replacing loaded ones). Broadcasts
-/// `ModelState`; returns what was loaded.
+/// Loads the chosen language and speech models (replacing loaded ones; the open conversation
+/// goes on in the new model). `model-state` events tell the window; returns what is loaded.
+/// The speech model is optional: typing works without it, and its event says why the mic is
+/// off.
 #[tauri::command]
 #[specta::specta]
 pub async fn models_load<R: Runtime>(app: AppHandle<R>) -> CmdResult<ModelsView> {
-    let state = app.state::<AppState>();
-    let settings = state.settings();
-    let llm = chosen(&state, Role::Llm, settings.llm_model.as_deref())
-        .ok_or_else(|| EngineError::new(ErrorCode::NoModelInstalled, "no language model is installed: download one or use a model file you have"))?;
-    let asr = chosen(&state, Role::Asr, settings.asr_model.as_deref());
-    // Unload first: two models of this size must never be in memory together on a phone.
-    let options = settings.session_options();
-    {
-        let mut loaded = lock(&state.loaded);
-        if loaded.llm_id.as_deref() != Some(llm.id.as_str()) || loaded.llm_options != Some((options.n_ctx, options.threads)) {
-            loaded.llm = None;
-            loaded.llm_id = None;
-            loaded.llm_options = None;
+    blocking(move || {
+        let state = app.state::<AppState>();
+        let settings = state.settings();
+        let chosen = |role, preferred: Option<&String>| state.store.chosen(&state.catalog, role, preferred.map(String::as_str));
+        let llm = chosen(Role::Llm, settings.llm_model.as_ref())
+            .ok_or_else(|| EngineError::new(ErrorCode::NoModelInstalled, "no language model is installed: download one or use a model file you have"))?;
+        state.chat.load_llm(LlmSpec { id: llm.id, path: llm.path, options: settings.session_options() })?;
+        if let Some(asr) = chosen(Role::Asr, settings.asr_model.as_ref()) {
+            let _ = state.chat.load_asr(AsrSpec { id: asr.id, path: asr.path });
         }
-    }
-    if lock(&state.loaded).llm.is_none() {
-        broadcast(&app, ModelState::Loading { role: Role::Llm, id: llm.id.clone() });
-        let (path, spawn_options) = (llm.path.clone(), options.clone());
-        match blocking(move || LlmWorker::spawn(path, spawn_options).map_err(|e| EngineError::from_coded(&e))).await {
-            Ok(worker) => {
-                if let Some(instructions) = settings.instructions.clone() {
-                    let _ = worker.set_system_prompt(Some(instructions));
-                }
-                // Read the instructions into the cache now, so the first question is quick.
-                let _ = worker.prime(CancelToken::new());
-                let mut loaded = lock(&state.loaded);
-                loaded.llm_options = Some((options.n_ctx, options.threads));
-                loaded.llm = Some(worker);
-                loaded.llm_id = Some(llm.id.clone());
-                broadcast(&app, ModelState::Loaded { role: Role::Llm, id: llm.id.clone() });
-            }
-            Err(error) => {
-                broadcast(&app, ModelState::Failed { role: Role::Llm, error: error.clone() });
-                return Err(error);
-            }
-        }
-    }
-    if let Some(asr) = asr {
-        let current = lock(&state.loaded).asr_id.clone();
-        if current.as_deref() != Some(asr.id.as_str()) {
-            broadcast(&app, ModelState::Loading { role: Role::Asr, id: asr.id.clone() });
-            let path = asr.path.clone();
-            match blocking(move || AsrWorker::spawn(path).map_err(|e| EngineError::from_coded(&e))).await {
-                Ok(worker) => {
-                    let mut loaded = lock(&state.loaded);
-                    loaded.asr = Some(worker);
-                    loaded.asr_id = Some(asr.id.clone());
-                    broadcast(&app, ModelState::Loaded { role: Role::Asr, id: asr.id.clone() });
-                }
-                // Voice is optional: typing still works; the event tells the UI why the mic is off.
-                Err(error) => {
-                    broadcast(&app, ModelState::Failed { role: Role::Asr, error });
-                }
-            }
-        }
-    }
-    models_list(state)
+        Ok(view(&state))
+    })
+    .await
 }

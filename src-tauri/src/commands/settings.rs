@@ -6,7 +6,7 @@ use murmur_engine::{prompts, EngineError};
 use serde::{Deserialize, Serialize};
 use tauri::State;
 
-use super::CmdResult;
+use super::{blocking, CmdResult};
 use crate::state::{lock, AppState};
 
 #[derive(Clone, Debug, Serialize, Deserialize, specta::Type)]
@@ -33,19 +33,23 @@ pub fn settings_get(state: State<'_, AppState>) -> CmdResult<SettingsView> {
 }
 
 /// Saves the settings. Returns whether the models must be loaded again for them to apply
-/// (context size, threads, another model).
+/// (context size, threads, another model); the instructions apply at once.
 #[tauri::command]
 #[specta::specta]
-pub fn settings_set(state: State<'_, AppState>, settings: Settings) -> CmdResult<bool> {
-    settings.save(&state.dirs.settings_file()).map_err(|e| EngineError::from_coded(&e))?;
+pub async fn settings_set(state: State<'_, AppState>, settings: Settings) -> CmdResult<bool> {
+    let (file, to_save) = (state.dirs.settings_file(), settings.clone());
+    blocking(move || to_save.save(&file).map_err(|e| EngineError::from_coded(&e))).await?;
     let before = std::mem::replace(&mut *lock(&state.settings), settings.clone());
     *lock(&state.settings_problem) = None;
     if before.instructions != settings.instructions {
-        if let Ok(llm) = state.llm() {
-            llm.set_system_prompt(settings.instructions.clone()).map_err(|e| EngineError::from_coded(&e))?;
-        }
+        let chat = state.chat.clone();
+        blocking(move || chat.set_instructions(settings.instructions.clone())).await?;
     }
-    Ok(before.n_ctx != settings.n_ctx || before.threads != settings.threads || before.llm_model != settings.llm_model || before.asr_model != settings.asr_model)
+    let reload = state.chat.llm_spec().is_some_and(|loaded| {
+        let wanted = settings.session_options();
+        loaded.options.n_ctx != wanted.n_ctx || loaded.options.threads != wanted.threads || loaded.options.repack != wanted.repack || loaded.options.draft_max != wanted.draft_max
+    });
+    Ok(reload || before.llm_model != settings.llm_model || before.asr_model != settings.asr_model)
 }
 
 #[tauri::command]

@@ -98,6 +98,9 @@ pub enum Request {
     ResetCache(Sender<()>),
     RetractLast(Sender<Option<Turn>>),
     Snapshot(Sender<SessionSnapshot>),
+    /// Tests only: the model thread panics, as a bug in it would.
+    #[cfg(debug_assertions)]
+    Panic,
 }
 
 /// A clonable handle to the model thread, usable from any thread.
@@ -242,6 +245,13 @@ impl LlmClient {
         Ok(self.snapshot()?.turns)
     }
 
+    /// Tests only (debug builds): makes the model thread panic, as a bug in it would.
+    #[cfg(debug_assertions)]
+    #[doc(hidden)]
+    pub fn panic_for_tests(&self) -> Result<(), LlmError> {
+        self.request(Request::Panic)
+    }
+
     /// Stops the answer (or priming) in progress, if any.
     pub fn cancel_current(&self) {
         self.client.cancel_current();
@@ -320,7 +330,14 @@ fn serve(session: &mut ChatSession<'_>, request: Request, cancel: &CancelToken) 
                 })
             };
             let end = match session.send(&text, &sampling, cancel, &mut forward) {
-                Ok(stats) => ChatEvent::Done(stats),
+                Ok(stats) => {
+                    // An answer stopped before it began leaves no turn (as a saved conversation
+                    // leaves it out when reopened): the model's view and the saved one agree.
+                    if stats.finish == super::FinishReason::Cancelled && stats.generated_tokens == 0 && session.turns().last().is_some_and(|t| t.user == text && t.assistant.is_empty()) {
+                        session.retract_last();
+                    }
+                    ChatEvent::Done(stats)
+                }
                 Err(e) => ChatEvent::Error(EngineError::from_coded(&e)),
             };
             let answered = matches!(end, ChatEvent::Done(_));
@@ -367,6 +384,8 @@ fn serve(session: &mut ChatSession<'_>, request: Request, cancel: &CancelToken) 
         Request::RetractLast(reply) => {
             let _ = reply.send(session.retract_last());
         }
+        #[cfg(debug_assertions)]
+        Request::Panic => panic!("the model thread panicked (asked to, by a test)"),
         Request::Snapshot(reply) => {
             let _ = reply.send(SessionSnapshot {
                 system_message: session.system_message(),

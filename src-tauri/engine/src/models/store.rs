@@ -199,6 +199,22 @@ impl ModelStore {
             .ok_or(StoreError::NoModel(role))
     }
 
+    /// The model to use for `role`: the person's choice (`preferred`, a catalog or imported
+    /// id) if it is still usable, otherwise [`Self::choose`]'s.
+    pub fn chosen(&self, catalog: &Catalog, role: Role, preferred: Option<&str>) -> Option<ChosenModel> {
+        if let Some(id) = preferred {
+            if let Ok(entry) = catalog.get(id) {
+                if let Some(path) = self.usable(entry) {
+                    return Some(ChosenModel { id: id.to_string(), role, path, is_default: entry.default });
+                }
+            }
+            if let Some(m) = self.imported(catalog).into_iter().find(|m| m.id == id && m.role == role && m.present) {
+                return Some(ChosenModel { id: m.id, role, path: m.path, is_default: false });
+            }
+        }
+        self.choose(catalog, role).ok()
+    }
+
     /// Deletes the model, its partial download and any reference (never a referenced file
     /// outside the store).
     pub fn remove(&self, entry: &CatalogEntry) -> std::io::Result<bool> {

@@ -63,6 +63,16 @@ impl AnswerState {
         }
     }
 
+    /// Whether the model keeps an answer that ended so, with `text`: a complete answer, or
+    /// one stopped (or interrupted) after it began. The live session keeps the same turns.
+    pub fn kept(self, text: &str) -> bool {
+        match self {
+            Self::Complete => true,
+            Self::Cancelled | Self::Interrupted => !text.is_empty(),
+            Self::Failed => false,
+        }
+    }
+
     /// The state an answer that ended for `finish` is saved with.
     pub fn of(finish: FinishReason) -> Self {
         match finish {
@@ -127,12 +137,7 @@ impl Conversation {
                 MessageRole::User => question = Some(m),
                 MessageRole::Assistant => {
                     let Some(q) = question.take() else { continue };
-                    let keep = match m.state {
-                        AnswerState::Complete => true,
-                        AnswerState::Cancelled | AnswerState::Interrupted => !m.text.is_empty(),
-                        AnswerState::Failed => false,
-                    };
-                    if keep {
+                    if m.state.kept(&m.text) {
                         turns.push(ExactTurn {
                             turn: Turn { user: q.text.clone(), assistant: m.text.clone() },
                             // Ids only for an answer saved whole: an interrupted one's text
@@ -446,6 +451,38 @@ impl History {
             let Some((qid, text)) = last_question else { return Ok(None) };
             tx.execute("DELETE FROM messages WHERE conversation_id = ?1 AND id >= ?2", params![id, qid])?;
             Ok(Some(text))
+        })
+    }
+
+    /// The first message of the conversation's last turn the model keeps (see
+    /// [`Conversation::turns`]: a question whose answer has text or is complete), and the
+    /// question's text: what "ask again" replaces. Later exchanges the model did not keep
+    /// (failed, or stopped before the answer began) come after it.
+    pub fn last_kept_question(&self, id: ConversationId) -> Result<Option<(MessageId, String)>, HistoryError> {
+        let conversation = self.get(id)?;
+        let mut question: Option<&Message> = None;
+        let mut last = None;
+        for m in &conversation.messages {
+            match m.role {
+                MessageRole::User => question = Some(m),
+                MessageRole::Assistant => {
+                    if let Some(q) = question.take() {
+                        if m.state.kept(&m.text) {
+                            last = Some((q.id, q.text.clone()));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(last)
+    }
+
+    /// Deletes conversation `id`'s messages with ids in `from..until` (`until`: `None` for all
+    /// after `from`), in one transaction.
+    pub fn delete_messages(&self, id: ConversationId, from: MessageId, until: Option<MessageId>) -> Result<usize, HistoryError> {
+        self.write(|tx| match until {
+            Some(until) => tx.execute("DELETE FROM messages WHERE conversation_id = ?1 AND id >= ?2 AND id < ?3", params![id, from, until]),
+            None => tx.execute("DELETE FROM messages WHERE conversation_id = ?1 AND id >= ?2", params![id, from]),
         })
     }
 

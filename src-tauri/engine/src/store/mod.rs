@@ -10,7 +10,7 @@ pub mod export;
 mod kv;
 mod schema;
 
-pub use conversations::{Conversations, ModelKey, Resumed, Saving, CHECKPOINT_EVERY, DEFAULT_KV_CACHE_BYTES};
+pub use conversations::{AskOptions, Conversations, KvSaving, ModelKey, Replacing, Resumed, Saving, CHECKPOINT_EVERY, DEFAULT_KV_CACHE_BYTES};
 pub use db::{AnswerState, AnswerTokens, Conversation, ConversationId, ConversationSummary, History, Message, MessageId, MessageRole};
 pub use kv::{KvCacheDir, SavedState};
 pub use schema::SCHEMA_VERSION;

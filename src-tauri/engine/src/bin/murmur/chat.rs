@@ -4,10 +4,10 @@ use std::io::{BufRead, Write};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use murmur_engine::controller::{Controller, LlmSpec};
 use murmur_engine::llm::LlmWorker;
 use murmur_engine::prompts;
-use murmur_engine::store::{ConversationId, Conversations, ModelKey, Saving};
-use murmur_engine::{CancelToken, Sink};
+use murmur_engine::{CancelToken, EngineError, ErrorCode, Sink};
 
 use crate::args::{AskArgs, ChatArgs, Cli, ConversationArg};
 use crate::{history, output, records};
@@ -103,73 +103,56 @@ pub fn ask(cli: &Cli, args: &AskArgs) -> Result<()> {
     Ok(())
 }
 
-/// Where `murmur chat` keeps the conversation: in the model only, or also saved.
-struct Saved {
-    store: Arc<Conversations>,
-    id: ConversationId,
-    record: Option<String>,
-    model: String,
-    /// The last answer's saving (its KV state is written after it).
-    pending: Option<Saving>,
-}
-
-impl Saved {
-    fn finish(&mut self) {
-        if let Some(s) = self.pending.take() {
-            s.wait();
-        }
-    }
-}
-
+/// `murmur chat`: the conversation controller the app uses, at a terminal. With
+/// `--conversation` it is saved (and its cache written when the chat ends).
 pub fn interactive(cli: &Cli, args: &ChatArgs) -> Result<()> {
     let record = read_record(args.record.record.as_deref())?;
-    let worker = load_worker(cli)?;
-    let model = cli.model_path()?.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let mut saved = match args.conversation {
-        None => {
-            worker.set_record(record.clone())?;
-            None
-        }
-        Some(which) => {
-            let store = Arc::new(history::open(cli)?);
-            let id = match which {
-                ConversationArg::New => {
-                    worker.set_record(record.clone())?;
-                    let id = store.db.create(record.as_deref(), Some(&model))?;
-                    eprintln!("[conversation {id}: new, saved in {}]", cli.data_dir().display());
-                    id
-                }
-                ConversationArg::Id(id) => {
-                    let key = ModelKey { fingerprint: *worker.fingerprint(), n_ctx: worker.n_ctx() };
-                    let resumed = store.resume(&worker.client(), &key, id)?;
-                    if record.is_some() {
-                        store.db.set_record(id, record.as_deref())?;
-                        worker.set_record(record.clone())?;
-                    }
-                    let c = &resumed.conversation;
-                    let cache = if resumed.cache_restored {
-                        format!("saved cache of {} tokens loaded in {:.0} ms", resumed.cached_tokens, resumed.load_ms)
-                    } else if c.messages.is_empty() {
-                        "empty".to_string()
-                    } else {
-                        "no usable saved cache: the next question reads the conversation again".to_string()
-                    };
-                    eprintln!("[conversation {id}: \"{}\", {} messages; {cache}]", c.summary.title, c.messages.len());
-                    id
-                }
-            };
-            Some(Saved { store, id, record: record.clone(), model: model.clone(), pending: None })
-        }
+    let path = cli.model_path()?;
+    let model = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let history = match args.conversation {
+        None => Err(EngineError::new(ErrorCode::InvalidInput, "this chat is not saved (use --conversation)")),
+        Some(_) => Ok(Arc::new(history::open(cli)?)),
     };
-    let has_record = record.is_some();
-    // Red flags come before any answer, in fixed words.
-    if let Some(flags) = record.as_deref().map(murmur_engine::records::parse).as_ref().and_then(murmur_engine::records::red_flags) {
-        records::print_red_flags(&flags);
+    let chat = Controller::new(history, |_| {});
+    output::progress(&format!("loading {}", path.display()));
+    let loaded = chat.load_llm(LlmSpec { id: model, path, options: cli.session_options() });
+    output::clear_progress();
+    loaded?;
+    match args.conversation {
+        None => {}
+        Some(ConversationArg::New) => eprintln!("[new conversation: saved in {} with its first question]", cli.data_dir().display()),
+        Some(ConversationArg::Id(id)) => {
+            let resumed = chat.open(id)?;
+            let c = &resumed.conversation;
+            let cache = if resumed.cache_restored {
+                format!("saved cache of {} tokens loaded in {:.0} ms", resumed.cached_tokens, resumed.load_ms)
+            } else if c.messages.is_empty() {
+                "empty".to_string()
+            } else {
+                "no usable saved cache: the next question reads the conversation again".to_string()
+            };
+            eprintln!("[conversation {id}: \"{}\", {} messages; {cache}]", c.summary.title, c.messages.len());
+        }
     }
-    let current = install_ctrl_c();
+    if let Some(text) = &record {
+        let info = chat.attach_record(text)?;
+        // Red flags come before any answer, in fixed words.
+        if let Some(flags) = &info.red_flags {
+            records::print_red_flags(flags);
+        }
+    }
+    let stopper = chat.clone();
+    // Ctrl-C stops the answer in progress; at the prompt it quits.
+    let _ = ctrlc::set_handler(move || {
+        if stopper.answering() {
+            stopper.stop();
+        } else {
+            std::process::exit(130);
+        }
+    });
     eprintln!(
         "Murmur chat{}. Ask about your health records; /new starts over, /quit leaves. Ctrl-C stops an answer.",
-        if has_record { " (record attached)" } else { "" }
+        if record.is_some() { " (record attached)" } else { "" }
     );
     let stdin = std::io::stdin();
     let mut line = String::new();
@@ -185,15 +168,8 @@ pub fn interactive(cli: &Cli, args: &ChatArgs) -> Result<()> {
             "" => continue,
             "/quit" | "/exit" => break Ok(()),
             "/new" => {
-                worker.clear_history()?;
-                match saved.as_mut() {
-                    Some(s) => {
-                        s.finish();
-                        s.id = s.store.db.create(s.record.as_deref(), Some(&s.model))?;
-                        eprintln!("[new conversation {}]", s.id);
-                    }
-                    None => eprintln!("[new conversation]"),
-                }
+                chat.new_conversation()?;
+                eprintln!("[new conversation]");
                 continue;
             }
             "/help" => {
@@ -202,29 +178,14 @@ pub fn interactive(cli: &Cli, args: &ChatArgs) -> Result<()> {
             }
             _ => {}
         }
-        let cancel = CancelToken::new();
-        if let Ok(mut c) = current.lock() {
-            *c = Some(cancel.clone());
-        }
-        let events = match saved.as_mut() {
-            None => worker.ask(text, cli.sampling(), cancel)?,
-            Some(s) => {
-                let (sink, rx) = Sink::channel();
-                s.pending = Some(s.store.ask(&worker.client(), s.id, text, cli.sampling(), cancel, sink)?);
-                rx
-            }
-        };
-        let result = output::stream_answer(events, cli.stats);
-        if let Ok(mut c) = current.lock() {
-            *c = None;
-        }
+        let (sink, events) = Sink::channel();
+        let result = chat.ask(text, cli.sampling(), sink).map_err(|e| -> Box<dyn std::error::Error> { e.into() }).and_then(|()| output::stream_answer(events, cli.stats));
         if let Err(e) = result {
             // A too-long message or a failed answer does not end the chat.
             eprintln!("murmur: {e}");
         }
     };
-    if let Some(s) = saved.as_mut() {
-        s.finish();
-    }
+    // The conversation's cache is saved as the chat ends.
+    chat.suspend();
     result
 }
