@@ -5,11 +5,11 @@ import type { ConversationSummary, ConversationView } from "../../gen/bindings";
 import { confirmDialog } from "./dialog";
 import { clear, h, icon, MORE_ICON } from "./dom";
 import { count, fullDate, shortDate } from "./format";
-import { type Backend, toBackendError } from "./platform";
+import { showError } from "./errors";
+import type { Backend } from "./platform";
+import { DELETE_TEXT, EMPTY_TEXT, UNTITLED } from "./strings";
 
-export const EMPTY_TEXT = "No saved conversations yet. Your questions are saved on this device only.";
-export const DELETE_TEXT = "Delete this conversation, its record and its saved cache? This cannot be undone.";
-export const UNTITLED = "Untitled";
+export { DELETE_TEXT, EMPTY_TEXT, UNTITLED } from "./strings";
 
 /** What the panel asks of the app around it. */
 export interface ConversationsHost {
@@ -134,12 +134,15 @@ export class ConversationsPanel {
       if (generation !== this.generation) return;
       // The history cannot be used (its message says why, for people): the chat still works.
       clear(this.body);
-      this.alert.textContent = toBackendError(e).message;
+      showError(this.alert, e);
     }
   }
 
-  private render(list: ConversationSummary[], query: string | null): void {
+  private render(all: ConversationSummary[], query: string | null): void {
     clear(this.body);
+    // A conversation with nothing in it (no message, no record: a first question that was
+    // refused, say) is not worth a line.
+    const list = all.filter((c) => c.messages > 0 || c.has_record);
     if (list.length === 0) {
       this.body.append(h("p", { class: "conv-empty" }, query ? `No saved conversation contains “${query}”.` : EMPTY_TEXT));
       return;
@@ -182,7 +185,7 @@ export class ConversationsPanel {
       await body();
     } catch (e) {
       this.status.textContent = "";
-      this.alert.textContent = toBackendError(e).message;
+      showError(this.alert, e);
     } finally {
       this.busy = false;
     }

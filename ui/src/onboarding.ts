@@ -6,7 +6,11 @@
 import type { CatalogModel, DownloadProgress, ModelsView, Role } from "../../gen/bindings";
 import { h, clear } from "./dom";
 import { bytes, duration, percent, speed, SpeedMeter, wifiTime } from "./format";
+import { showError } from "./errors";
 import { type Backend, toBackendError } from "./platform";
+
+/** A cancelled download whose partial file stayed. */
+export const PARTIAL_NOT_DELETED = "The partial download could not be deleted.";
 
 const ROLES: { role: Role; title: string; help: string }[] = [
   { role: "llm", title: "Answer model", help: "Reads your question and your record, and writes the answer." },
@@ -26,19 +30,6 @@ export function canChat(view: ModelsView): boolean {
   return view.llm != null;
 }
 
-export function errorAdvice(code: string): string {
-  switch (code) {
-    case "download.disk_full": return "Free some space on this device, then try again.";
-    case "download.network": return "Check the connection (Wi-Fi is best), then resume: nothing downloaded so far is lost.";
-    case "download.hash_mismatch": return "The file arrived damaged and was deleted. Try again.";
-    case "download.size_mismatch": return "The server offers a different file than expected. Try again later.";
-    case "download.in_progress": return "This model is already downloading.";
-    case "import.not_a_model": return "Choose a GGUF language model (.gguf) or a whisper.cpp speech model (.bin).";
-    case "import.exists": return "It is already on this device.";
-    case "model.truncated": return "The file is incomplete: copy or download it again.";
-    default: return "Try again.";
-  }
-}
 
 export interface OnboardingOptions {
   /** Milliseconds, for the speed average (tests pass a fake clock). */
@@ -225,7 +216,7 @@ export class Onboarding {
         } else {
           row.dataset.state = "failed";
           error.hidden = false;
-          error.textContent = `${err.message}. ${errorAdvice(err.code)}`;
+          showError(error, err);
           actions.append(h("button", { type: "button", onclick: () => void this.download(id) }, "Retry"));
         }
       }
@@ -276,10 +267,10 @@ export class Onboarding {
       if (m) m.installed = { state: "missing" };
       this.setState(row, "missing");
     } catch (e) {
-      const err = toBackendError(e);
       this.setState(row, "missing");
       error.hidden = false;
-      error.textContent = `The partial download could not be deleted: ${err.message}. ${errorAdvice(err.code)}`;
+      showError(error, e);
+      error.prepend(`${PARTIAL_NOT_DELETED} `);
     }
   }
 
@@ -315,8 +306,7 @@ export class Onboarding {
       status.textContent = `Added: ${imported.summary}`;
       await this.refresh();
     } catch (e) {
-      const err = toBackendError(e);
-      status.textContent = `This file cannot be used: ${err.message}. ${errorAdvice(err.code)}`;
+      showError(status, e);
     }
   }
 

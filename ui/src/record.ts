@@ -4,20 +4,12 @@
 // not be read, whether the model reads only part of it, and the three tasks. Folded (by the
 // person, or by itself when the conversation starts) it keeps its name, the red flags' heading and
 // items, and the tasks, so that a phone keeps the conversation in view.
-import type { LabRow_Serialize, RedFlags, Status } from "../../gen/bindings";
+import type { LabRow_Serialize, RedFlags } from "../../gen/bindings";
 import { h, icon, INFO_ICON } from "./dom";
 import type { RecordInfo } from "./platform";
+import { NO_ROWS, RED_FLAG_HEADING, STATUS_WORDS } from "./strings";
 
-/** A result's place against its range, in words and an icon (the words carry the meaning). */
-export const STATUS_WORDS: Record<Status, { word: string; icon: string }> = {
-  above: { word: "Above", icon: "▲" },
-  below: { word: "Below", icon: "▼" },
-  within: { word: "Within", icon: "✓" },
-  no_range: { word: "No range", icon: "–" },
-  undetermined: { word: "Can't tell", icon: "?" },
-};
-export const RED_FLAG_HEADING = "Some results need attention today";
-export const NO_ROWS = "No lab values could be read from this record; Murmur will read it as text.";
+export { NO_ROWS, RED_FLAG_HEADING, STATUS_WORDS } from "./strings";
 /** A table longer than this starts short: the results outside their range and the first few. */
 export const LONG_TABLE = 8;
 export const SHORT_TABLE_ROWS = 5;
