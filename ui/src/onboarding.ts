@@ -7,14 +7,15 @@ import type { CatalogModel, DownloadProgress, ModelsView, Role } from "../../gen
 import { h, clear } from "./dom";
 import { bytes, duration, percent, speed, SpeedMeter, wifiTime } from "./format";
 import { showError } from "./errors";
+import { ONBOARDING as W } from "./strings";
 import { type Backend, toBackendError } from "./platform";
 
 /** A cancelled download whose partial file stayed. */
-export const PARTIAL_NOT_DELETED = "The partial download could not be deleted.";
+export const PARTIAL_NOT_DELETED = W.partialNotDeleted;
 
 const ROLES: { role: Role; title: string; help: string }[] = [
-  { role: "llm", title: "Answer model", help: "Reads your question and your record, and writes the answer." },
-  { role: "asr", title: "Voice model", help: "Turns what you say into text. Optional: you can also type." },
+  { role: "llm", title: W.llmTitle, help: W.llmHelp },
+  { role: "asr", title: W.asrTitle, help: W.asrHelp },
 ];
 
 export function recommended(view: ModelsView): CatalogModel[] {
@@ -73,9 +74,9 @@ export class Onboarding {
     this.rows.clear();
     const start = h("button", { class: "primary", type: "button", onclick: () => void this.downloadAll() });
     this.element.append(
-      h("h1", { id: "welcome-title" }, "Murmur"),
-      h("p", { class: "lead" }, "Ask about your health records, by voice or text. Everything stays on this device: nothing you say or share is sent anywhere."),
-      h("p", {}, "Murmur needs two models on this device, once. The recommended ones are chosen for you:"),
+      h("h1", { id: "welcome-title" }, W.title),
+      h("p", { class: "lead" }, W.lead),
+      h("p", {}, W.needs),
       ...ROLES.filter((r) => this.models(r.role).length > 0).map((r) => {
         const chosen = this.choice(r.role);
         if (chosen) this.selected.set(r.role, chosen.entry.id);
@@ -85,8 +86,8 @@ export class Onboarding {
           h("ul", { class: "model-list" }, ...this.models(r.role).map((m) => this.row(m, m === chosen))));
       }),
       start,
-      h("button", { class: "quiet skip", type: "button", hidden: true, onclick: () => void this.refresh() }, "Continue without the voice model"),
-      h("p", { class: "secondary-path" }, h("button", { class: "link", type: "button", onclick: () => void this.importFile() }, "I already have a model file")),
+      h("button", { class: "quiet skip", type: "button", hidden: true, onclick: () => void this.refresh() }, W.skipVoice),
+      h("p", { class: "secondary-path" }, h("button", { class: "link", type: "button", onclick: () => void this.importFile() }, W.haveFile)),
       h("p", { class: "status", role: "status", "aria-live": "polite", id: "onboarding-status" }),
     );
     this.updateStart();
@@ -98,13 +99,13 @@ export class Onboarding {
     const partial = m.installed.state === "partial" ? Number(m.installed.bytes) : 0;
     const radio = h("input", { type: "radio", name: `model-${e.role}`, value: e.id, checked, "aria-describedby": `figures-${e.id}`,
       onchange: () => { this.selected.set(e.role, e.id); this.updateStart(); } });
-    const bar = h("progress", { max: 100, value: ready ? 100 : percent(partial, Number(e.bytes)), "aria-label": `${e.name} download` });
+    const bar = h("progress", { max: 100, value: ready ? 100 : percent(partial, Number(e.bytes)), "aria-label": W.progressLabel(e.name) });
     const figures = h("span", { class: "figures", id: `figures-${e.id}` });
     const actions = h("span", { class: "actions" });
     const error = h("p", { class: "error", role: "alert", hidden: true });
     const row = h("li", { class: "model", "data-id": e.id },
-      h("label", { class: "model-head" }, radio, h("span", {}, h("strong", {}, e.name), e.default ? h("span", { class: "badge" }, " Recommended") : null)),
-      h("p", { class: "model-desc" }, e.description, " ", h("span", { class: "licence" }, `Licence: ${e.license}.`)),
+      h("label", { class: "model-head" }, radio, h("span", {}, h("strong", {}, e.name), e.default ? h("span", { class: "badge" }, W.recommended) : null)),
+      h("p", { class: "model-desc" }, e.description, " ", h("span", { class: "licence" }, W.licence(e.license))),
       bar, figures, actions, error);
     this.rows.set(e.id, row);
     if (ready) this.setState(row, "ready");
@@ -123,12 +124,12 @@ export class Onboarding {
     if (state === "ready") {
       bar.hidden = false;
       bar.value = 100;
-      figures.textContent = "On this device";
+      figures.textContent = W.onDevice;
     } else {
       bar.hidden = true;
       bar.value = 0;
       const e = m?.entry;
-      figures.textContent = e ? `${bytes(Number(e.bytes))} · needs ${bytes(Number(e.ram_mb) * 1e6)} of memory · ${wifiTime(Number(e.bytes))}` : "";
+      figures.textContent = e ? W.figures(bytes(Number(e.bytes)), bytes(Number(e.ram_mb) * 1e6), wifiTime(Number(e.bytes))) : "";
     }
     this.updateStart();
   }
@@ -138,11 +139,11 @@ export class Onboarding {
     const actions = row.querySelector(".actions") as HTMLElement;
     row.dataset.state = "paused";
     bar.hidden = false;
-    (row.querySelector(".figures") as HTMLElement).textContent = `Paused at ${bar.value}%`;
+    (row.querySelector(".figures") as HTMLElement).textContent = W.pausedAt(bar.value);
     clear(actions);
     actions.append(
-      h("button", { type: "button", onclick: () => void this.download(id) }, "Resume"),
-      h("button", { type: "button", class: "quiet", onclick: () => void this.cancel(id) }, "Cancel"));
+      h("button", { type: "button", onclick: () => void this.download(id) }, W.resume),
+      h("button", { type: "button", class: "quiet", onclick: () => void this.cancel(id) }, W.cancel));
     this.updateStart();
   }
 
@@ -157,7 +158,7 @@ export class Onboarding {
     const busy = this.running.size > 0;
     const todo = this.todo();
     const total = todo.reduce((s, m) => s + Number(m.entry.bytes) - (m.installed.state === "partial" ? Number(m.installed.bytes) : 0), 0);
-    start.textContent = busy ? "Downloading…" : todo.length > 0 ? `Download (${bytes(total)})` : "Continue";
+    start.textContent = busy ? W.downloading : todo.length > 0 ? W.download(bytes(total)) : W.continue;
     start.disabled = busy || this.view.catalog.length === 0;
     // The voice model is optional: once the answer model is here, chat can start without it.
     const skip = this.element.querySelector("button.skip") as HTMLButtonElement | null;
@@ -189,11 +190,11 @@ export class Onboarding {
     error.hidden = true;
     bar.hidden = false;
     row.dataset.state = "downloading";
-    figures.textContent = "Starting…";
+    figures.textContent = W.starting;
     clear(actions);
     actions.append(
-      h("button", { type: "button", onclick: () => void this.backend.cancelDownload(id) }, "Pause"),
-      h("button", { type: "button", class: "quiet", onclick: () => void this.cancel(id) }, "Cancel"));
+      h("button", { type: "button", onclick: () => void this.backend.cancelDownload(id) }, W.pause),
+      h("button", { type: "button", class: "quiet", onclick: () => void this.cancel(id) }, W.cancel));
     let streamEnded: () => void = () => {};
     const running: Running = { ended: new Promise<void>((r) => (streamEnded = r)), discard: false };
     this.running.set(id, running);
@@ -217,7 +218,7 @@ export class Onboarding {
           row.dataset.state = "failed";
           error.hidden = false;
           showError(error, err);
-          actions.append(h("button", { type: "button", onclick: () => void this.download(id) }, "Retry"));
+          actions.append(h("button", { type: "button", onclick: () => void this.download(id) }, W.retry));
         }
       }
     } finally {
@@ -232,7 +233,7 @@ export class Onboarding {
     if (ok) {
       row.dataset.state = "ready";
       clear(actions);
-      figures.textContent = "On this device (checked)";
+      figures.textContent = W.onDeviceChecked;
       bar.value = 100;
     }
     this.updateStart();
@@ -247,7 +248,7 @@ export class Onboarding {
     const figures = row.querySelector(".figures") as HTMLElement;
     const error = row.querySelector(".error") as HTMLElement;
     row.dataset.state = "cancelling";
-    figures.textContent = "Cancelling…";
+    figures.textContent = W.cancelling;
     for (const b of Array.from(row.querySelectorAll<HTMLButtonElement>(".actions button"))) b.disabled = true;
     const running = this.running.get(id);
     try {
@@ -282,14 +283,14 @@ export class Onboarding {
     switch (p.state.state) {
       case "checking":
         meter.reset();
-        figures.textContent = `Checking what was already downloaded… ${bytes(done)}`;
+        figures.textContent = W.checkingPart(bytes(done));
         break;
-      case "verifying": figures.textContent = "Checking the file…"; break;
+      case "verifying": figures.textContent = W.checkingFile; break;
       case "downloading": {
         const s = meter.add(this.now(), done, total, { bps: p.speed_bps, eta: p.eta_secs });
         const rate = s.bps != null ? ` · ${speed(s.bps)}` : "";
-        const left = s.eta != null ? ` · ${duration(s.eta)} left` : "";
-        figures.textContent = `${bar.value}% · ${bytes(done)} of ${bytes(total)}${rate}${left}`;
+        const left = s.eta != null ? W.left(duration(s.eta)) : "";
+        figures.textContent = W.progress(bar.value, bytes(done), bytes(total), rate, left);
         break;
       }
       default: break;
@@ -301,9 +302,9 @@ export class Onboarding {
     try {
       const path = await this.backend.pickModelFile();
       if (!path) return;
-      status.textContent = "Checking the file…";
+      status.textContent = W.checkingFile;
       const imported = await this.backend.importModel(path);
-      status.textContent = `Added: ${imported.summary}`;
+      status.textContent = W.added(imported.summary);
       await this.refresh();
     } catch (e) {
       showError(status, e);

@@ -126,7 +126,64 @@ export const EMPTY_TEXT = "No saved conversations yet. Your questions are saved 
 export const DELETE_TEXT = "Delete this conversation, its record and its saved cache? This cannot be undone.";
 export const UNTITLED = "Untitled";
 
+export const CONVERSATIONS = {
+  title: "Conversations",
+  searchPlaceholder: "Search your conversations",
+  searchLabel: "Search conversations",
+  back: "Back",
+  backLabel: "Back to the chat",
+  newConversation: "New conversation",
+  noneWith: (query: string) => `No saved conversation contains “${query}”.`,
+  listWith: (query: string) => `Conversations with “${query}”`,
+  list: "Saved conversations",
+  rename: "Rename",
+  renameLabel: (title: string) => `Rename “${title}”`,
+  export: "Export",
+  exportLabel: (title: string) => `Export “${title}” as Markdown`,
+  delete: "Delete",
+  deleteLabel: (title: string) => `Delete “${title}”`,
+  deleteTitle: (title: string) => `Delete “${title}”?`,
+  moreLabel: (title: string) => `More for “${title}”`,
+  moreTitle: "Rename, export or delete",
+  message: "message",
+  recordTag: "Record",
+  openNow: "Open now",
+  opening: "Opening…",
+  typeTitle: "Type a title, or press Cancel.",
+  newTitleLabel: (title: string) => `New title for “${title}”`,
+  save: "Save",
+  cancel: "Cancel",
+  exported: (title: string) => `“${title}” was saved as a Markdown file.`,
+  deleted: (title: string) => `“${title}” was deleted.`,
+  /** An export's file name when the title leaves nothing. */
+  fileName: "Conversation",
+};
+
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
 // The record card.
+export const RECORD = {
+  reduced: (results: number) =>
+    `This record is long. Murmur reads its ${plural(results, "result", "results")} and the lines around those outside their range; the rest is left out.`,
+  results: (n: number) => plural(n, "result", "results"),
+  outside: (n: number) => `${n} outside ${n === 1 ? "its" : "their"} range`,
+  showAll: (n: number) => `Show all ${n} results`,
+  showFewer: "Show fewer results",
+  hide: "Hide results",
+  show: "Show results",
+  test: "Test",
+  result: "Result",
+  range: "Range",
+  status: "Status",
+  unread: (n: number) => `${plural(n, "line", "lines")} could not be read`,
+  attachedPrefix: "Attached record: ",
+  remove: "Remove",
+  removeLabel: "Remove the record",
+  rangeSuffix: " range",
+  labMarked: (flag: string) => ` · lab marked ${flag}`,
+  critical: "Critical",
+  line: (n: number) => `Line ${n}: `,
+};
 /** A result's place against its range, in words and an icon (the words carry the meaning). */
 export const STATUS_WORDS: Record<Status, { word: string; icon: string }> = {
   above: { word: "Above", icon: "▲" },
@@ -148,6 +205,40 @@ export const ISSUE_WORDS: Record<IssueKind, { label: string; icon: string }> = {
 export const CHECK_HEADING = "Checked against your record";
 /** Without a record only the phrases are checked: the heading says no more than that. */
 export const CHECK_HEADING_NO_RECORD = "A note on this answer";
+
+export const ONBOARDING = {
+  title: "Murmur",
+  lead: "Ask about your health records, by voice or text. Everything stays on this device: nothing you say or share is sent anywhere.",
+  needs: "Murmur needs two models on this device, once. The recommended ones are chosen for you:",
+  llmTitle: "Answer model",
+  llmHelp: "Reads your question and your record, and writes the answer.",
+  asrTitle: "Voice model",
+  asrHelp: "Turns what you say into text. Optional: you can also type.",
+  skipVoice: "Continue without the voice model",
+  haveFile: "I already have a model file",
+  progressLabel: (name: string) => `${name} download`,
+  recommended: " Recommended",
+  licence: (licence: string) => `Licence: ${licence}.`,
+  onDevice: "On this device",
+  onDeviceChecked: "On this device (checked)",
+  resume: "Resume",
+  pause: "Pause",
+  cancel: "Cancel",
+  retry: "Retry",
+  downloading: "Downloading…",
+  download: (size: string) => `Download (${size})`,
+  continue: "Continue",
+  starting: "Starting…",
+  cancelling: "Cancelling…",
+  checkingPart: (size: string) => `Checking what was already downloaded… ${size}`,
+  checkingFile: "Checking the file…",
+  left: (time: string) => ` · ${time} left`,
+  progress: (percent: number, done: string, total: string, rate: string, left: string) => `${percent}% · ${done} of ${total}${rate}${left}`,
+  added: (summary: string) => `Added: ${summary}`,
+  partialNotDeleted: "The partial download could not be deleted.",
+  pausedAt: (percent: number) => `Paused at ${percent}%`,
+  figures: (size: string, memory: string, time: string) => `${size} · needs ${memory} of memory · ${time}`,
+};
 
 // Errors.
 
