@@ -418,11 +418,12 @@ test("Murmur in its real window", async (t) => {
   });
 
   await step(t, "settings that load the model again keep the open conversation on screen", async () => {
-    const before = await s.exec("return { users: [...document.querySelectorAll('.msg.user')].map((m) => m.textContent), answers: document.querySelectorAll('.msg.assistant').length };");
-    const id = await s.exec("return window.__TAURI_INTERNALS__.invoke('conversation_current');");
-    assert.ok(id != null && before.users.length > 0, "a saved conversation is open");
+    // From the conversations panel (the previous step) back to the chat, where it is open.
     await s.click(await s.wait(".conversations header button"));
     await s.wait(".chat textarea");
+    const before = await s.exec("return { users: [...document.querySelectorAll('.msg.user')].map((m) => m.textContent), answers: document.querySelectorAll('.msg.assistant').length };");
+    const id = await s.exec("return window.__TAURI_INTERNALS__.invoke('conversation_current');");
+    assert.ok(id != null && before.users.length > 0, `a saved conversation is open: ${id}, ${JSON.stringify(before)}`);
     const idx = await s.exec("return [...document.querySelectorAll('header button')].findIndex(b => b.textContent === 'Settings');");
     await s.click((await s.findAll("header button"))[idx]);
     await s.wait(".settings #n_ctx");
