@@ -417,6 +417,29 @@ test("Murmur in its real window", async (t) => {
     assert.equal(await s.exec(`return document.querySelector('.conv-list li[data-id="${id}"] .conv-open')?.getAttribute('aria-current');`), "true");
   });
 
+  await step(t, "settings that load the model again keep the open conversation on screen", async () => {
+    // From the conversations panel (the previous step) back to the chat, where it is open.
+    await s.click(await s.wait(".conversations header button"));
+    await s.wait(".chat textarea");
+    const before = await s.exec("return { users: [...document.querySelectorAll('.msg.user')].map((m) => m.textContent), answers: document.querySelectorAll('.msg.assistant').length };");
+    const id = await s.exec("return window.__TAURI_INTERNALS__.invoke('conversation_current');");
+    assert.ok(id != null && before.users.length > 0, `a saved conversation is open: ${id}, ${JSON.stringify(before)}`);
+    const idx = await s.exec("return [...document.querySelectorAll('header button')].findIndex(b => b.textContent === 'Settings');");
+    await s.click((await s.findAll("header button"))[idx]);
+    await s.wait(".settings #n_ctx");
+    // Another context size: the model is loaded again.
+    await s.exec(`const c = document.querySelector('#n_ctx');
+      c.value = [...c.options].map((o) => o.value).filter((v) => v !== c.value).pop();
+      c.dispatchEvent(new Event('change', { bubbles: true }));`);
+    const save = await s.exec("return [...document.querySelectorAll('.settings button')].findIndex(b => b.textContent === 'Save');");
+    await s.click((await s.findAll(".settings button"))[save]);
+    await s.until("return !!document.querySelector('.chat textarea') && document.querySelectorAll('.msg.user').length > 0;", 120_000);
+    const after = await s.exec("return { users: [...document.querySelectorAll('.msg.user')].map((m) => m.textContent), answers: document.querySelectorAll('.msg.assistant').length };");
+    assert.deepEqual(after, before, "the same conversation is shown after the model was loaded again");
+    assert.equal(await s.exec("return window.__TAURI_INTERNALS__.invoke('conversation_current');"), id);
+    await openConversations();
+  });
+
   await step(t, "the first conversation renamed, then deleted after the confirmation", async () => {
     const id = await firstRow();
     assert.ok(id, "the first conversation is listed");

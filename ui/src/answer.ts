@@ -3,6 +3,7 @@
 // frame), sentence-sized pieces go to a screen-reader live region, and the end (done, error,
 // stopped) is shown as such.
 import type { ChatEvent, EngineError, TurnStats } from "../../gen/bindings";
+import type { Announcer } from "./announcer";
 import { renderMarkdown, splitBlocks } from "./markdown";
 
 export type Schedule = (callback: () => void) => void;
@@ -32,7 +33,7 @@ export class AnswerView {
   trimmed = 0;
 
   constructor(
-    private readonly live: HTMLElement,
+    private readonly live: Announcer,
     private readonly schedule: Schedule = (cb) => requestAnimationFrame(() => cb()),
   ) {
     this.element = document.createElement("div");
@@ -107,23 +108,29 @@ export class AnswerView {
     this.unseen = 0;
   }
 
-  /** Sends finished sentences (or, at the end, the rest) to the live region. */
+  /** Sends the finished sentences (or, at the end, the rest) to the screen reader, one
+   * sentence a piece. While the answer streams, a sentence is finished when a space or a line
+   * break follows its end mark (so "6." of "6.8" is not one). */
   private announce(all: boolean): void {
     const pending = this.text.slice(this.spoken);
     let upTo = pending.length;
     if (!all) {
-      const m = pending.match(/^[\s\S]*[.!?:\n](\s|$)/);
+      const m = pending.match(/^[\s\S]*(?:[.!?:](?=\s)|\n)/);
       upTo = m ? m[0].length : 0;
     }
-    const piece = pending.slice(0, upTo).replace(/[#*_`>|-]/g, " ").replace(/\s+/g, " ").trim();
     this.spoken += upTo;
-    if (piece) {
-      const p = document.createElement("p");
-      p.textContent = piece;
-      this.live.append(p);
-      while (this.live.childElementCount > 3) this.live.firstElementChild?.remove();
-    }
+    this.live.say(sentences(pending.slice(0, upTo)));
   }
+}
+
+/** Text in sentence-sized pieces for a screen reader: split after an end mark followed by a
+ * space, and at line breaks; markdown's marks left out. */
+export function sentences(text: string): string[] {
+  return text.split(/\n+/)
+    .map((line) => line.replace(/^\s*(?:[-*+]|\d+[.)])\s+/, ""))
+    .flatMap((line) => line.split(/(?<=[.!?:])\s+/))
+    .map((s) => s.replace(/[#*_`>|]/g, " ").replace(/\s+/g, " ").trim())
+    .filter((s) => /[\p{L}\p{N}]/u.test(s));
 }
 
 /** Per-answer figures, for the "details" toggle. */

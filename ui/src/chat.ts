@@ -1,42 +1,33 @@
-// The conversation: messages, the input with mic and send/stop, a pinned record card, the
-// medical notice, and answers that grow token by token; a saved conversation shown again.
-import type { AnswerCheck, ChatEvent, ConversationView, Message, Task, TurnStats, VoiceTurnEvent } from "../../gen/bindings";
-import { AnswerView, describeStats } from "./answer";
-import { checkView, markIssues } from "./check";
-import { clear, h, HISTORY_ICON, icon, MIC_ICON } from "./dom";
-import { type Backend, type RecordInfo, toBackendError } from "./platform";
-import { RecordCard } from "./record";
+// The chat screen: its bar, the medical notice, the record slot, the answer list, the status
+// line and the composer with the voice button, over one state object (the models' states from
+// `model-state`, and whether an answer is written or the mic listens). It asks, regenerates,
+// stops, starts a new conversation, shows a reopened one, and shows the open one again after the
+// model was loaded anew.
+import type { ChatEvent, ConversationView, EngineError, Message, Task } from "../../gen/bindings";
+import type { Schedule } from "./answer";
+import { AnswerList } from "./answer-list";
+import { Composer } from "./composer";
+import { h, HISTORY_ICON, icon } from "./dom";
+import { showError } from "./errors";
+import { type Backend, toBackendError } from "./platform";
+import type { RecordCard } from "./record";
+import { RecordSlot } from "./record-slot";
+import { ChatState, type ChatStateView } from "./state";
+import { CHAT, NOTICE } from "./strings";
 
-const EXAMPLES = [
-  "What does a high LDL cholesterol mean?",
-  "What is HbA1c, and why is it measured?",
-  "What should I ask my doctor about a low ferritin?",
-];
-const TASKS: { task: Task; label: string }[] = [
-  { task: "explain", label: "Explain results" },
-  { task: "summarise", label: "Summarise" },
-  { task: "questions", label: "Prepare questions for my visit" },
-];
-export const NOTICE = "Murmur explains; it does not diagnose. Ask your clinician before you change anything.";
+export { NOTICE, SAVED_RECORD_NAME, STATE_NOTES } from "./strings";
+import { VoiceButton } from "./voice-button";
 
-/** How a saved answer ended, when it did not end well, in a few calm words. */
-export const STATE_NOTES = {
-  interrupted: "Interrupted — the app closed while this answer was being written.",
-  cancelled: "Stopped.",
-  failedWithoutReason: "This answer could not be written.",
-};
-/** The name on the card of a reopened conversation's record. */
-export const SAVED_RECORD_NAME = "Attached record";
-
-/** How a press on the mic button is meant: a long press talks while held; a tap toggles. */
-export const HOLD_MS = 350;
-/** A pause in typing this long hands the finished words to the model ahead of sending. */
-export const TYPING_PAUSE_MS = 300;
+export { HOLD_MS } from "./voice-button";
+export { TYPING_PAUSE_MS } from "./composer";
 
 export interface ChatOptions {
   autoSend: boolean;
-  voiceAvailable: boolean;
-  schedule?: (cb: () => void) => void;
+  /** Without `state`: whether the speech model is loaded (the answer model is). */
+  voiceAvailable?: boolean;
+  /** The app's state object (it follows `model-state`); one is made when not given. */
+  state?: ChatState;
+  schedule?: Schedule;
 }
 
 export class ChatScreen {
@@ -45,360 +36,236 @@ export class ChatScreen {
   readonly sendButton: HTMLButtonElement;
   readonly micButton: HTMLButtonElement;
   readonly conversationsButton: HTMLButtonElement;
-  private readonly log: HTMLElement;
-  private readonly live: HTMLElement;
+  readonly state: ChatState;
+  private readonly answers: AnswerList;
+  private readonly composer: Composer;
+  private readonly voice: VoiceButton;
+  private readonly slot: RecordSlot;
   private readonly status: HTMLElement;
-  private readonly recordSlot: HTMLElement;
-  private readonly meter: HTMLElement;
-  private streaming = false;
-  private typingTimer: ReturnType<typeof setTimeout> | null = null;
-  private listening = false;
-  private stickToBottom = true;
-  private pressStart = 0;
-  record: { name: string } | null = null;
-  /** The record's card on screen (null without a record). */
-  card: RecordCard | null = null;
-  /** Counts the cards shown: a late answer about an earlier record is dropped. */
-  private cardGeneration = 0;
+  private autoSend: boolean;
+  /** What this screen listens to outside its own elements, while it is on screen. */
+  private readonly onKey = (e: KeyboardEvent) => this.key(e);
+  private readonly onResize = () => this.answers.scroll();
+  private entered = false;
+  private readonly unsubscribe: () => void;
+  /** The status line says the model's state (not something the person did). */
+  private statusFromModel = false;
 
   constructor(
     private readonly backend: Backend,
-    private readonly options: ChatOptions,
+    options: ChatOptions,
     private readonly onSettings: () => void,
     onConversations: () => void = () => {},
   ) {
-    this.log = h("div", { class: "log", role: "log", "aria-label": "Conversation", tabindex: 0 });
-    this.live = h("div", { class: "visually-hidden", "aria-live": "polite", "aria-atomic": "false" });
+    this.autoSend = options.autoSend;
+    this.state = options.state ?? new ChatState({ llm: "loaded", asr: options.voiceAvailable ? "loaded" : "unloaded" });
     this.status = h("p", { class: "status", role: "status", "aria-live": "polite" });
-    this.recordSlot = h("div", { class: "record-slot" });
-    this.input = h("textarea", { rows: 1, placeholder: "Ask a question…", "aria-label": "Your question", enterkeyhint: "send" });
-    this.meter = h("span", { class: "meter", "aria-hidden": "true" });
-    this.micButton = h("button", { class: "mic", type: "button", "aria-label": "Ask by voice", "aria-pressed": "false", title: "Ask by voice (Ctrl+M)" }, this.meter, icon(...MIC_ICON));
-    this.sendButton = h("button", { class: "send", type: "submit", "aria-label": "Send" }, "Send");
-    this.conversationsButton = h("button", { type: "button", class: "quiet open-conversations", "aria-label": "Conversations", title: "Conversations", onclick: () => onConversations() },
-      icon(...HISTORY_ICON), h("span", { class: "bar-label" }, "Conversations"));
-    const form = h("form", { class: "composer", onsubmit: (e: Event) => { e.preventDefault(); void this.sendOrStop(); } }, this.input, this.micButton, this.sendButton);
+    this.slot = new RecordSlot(backend, {
+      runTask: (task) => void this.runTask(task),
+      conversationStarted: () => this.answers.started,
+    });
+    this.answers = new AnswerList(backend, this.state, {
+      ask: (q) => void this.ask(q),
+      runTask: (task) => void this.runTask(task),
+      regenerate: (bubble) => void this.regenerate(bubble),
+      hasRecord: () => this.slot.record != null,
+      tableOpener: () => (this.slot.card?.table ? () => this.slot.card?.showTable() : null),
+      answerEnded: () => this.composer.focus(),
+    }, options.schedule);
+    this.voice = new VoiceButton(backend, this.state, {
+      getInput: () => this.composer.value,
+      setInput: (text) => this.composer.setInput(text),
+      countPartial: (reset) => {
+        this.input.dataset.partials = reset ? "0" : String(Number(this.input.dataset.partials ?? 0) + 1);
+      },
+      status: (text) => this.say(text),
+      statusElement: () => this.status,
+      heard: (question) => this.heard(question),
+      focusInput: () => this.composer.focus(),
+      autoSend: () => this.autoSend,
+    });
+    this.composer = new Composer(backend, this.state, { sendOrStop: () => void this.sendOrStop() }, this.voice.element);
+    this.input = this.composer.input;
+    this.sendButton = this.composer.sendButton;
+    this.micButton = this.voice.element;
+    this.conversationsButton = h("button", { type: "button", class: "quiet open-conversations", "aria-label": CHAT.conversations, title: CHAT.conversations, onclick: () => onConversations() },
+      icon(...HISTORY_ICON), h("span", { class: "bar-label" }, CHAT.conversations));
     this.element = h("section", { class: "chat" },
       h("header", { class: "bar" },
         this.conversationsButton,
-        h("h1", {}, "Murmur"),
-        h("button", { type: "button", class: "quiet", onclick: () => void this.newChat() }, "New chat"),
-        h("button", { type: "button", class: "quiet", onclick: () => void this.attachFile() }, "Attach record"),
-        h("button", { type: "button", class: "quiet", "aria-label": "Settings", onclick: () => this.onSettings() }, "Settings")),
+        h("h1", {}, CHAT.title),
+        h("button", { type: "button", class: "quiet", onclick: () => void this.newChat() }, CHAT.newChat),
+        h("button", { type: "button", class: "quiet", onclick: () => void this.attachFile() }, CHAT.attach),
+        h("button", { type: "button", class: "quiet", "aria-label": CHAT.settings, onclick: () => this.onSettings() }, CHAT.settings)),
       h("p", { class: "notice" }, NOTICE),
-      this.recordSlot, this.log, this.status, form, this.live);
-    this.wire();
-    this.showEmpty();
-    this.micButton.disabled = !options.voiceAvailable;
-    if (!options.voiceAvailable) this.micButton.title = "Voice needs the speech model (Settings → Models)";
+      this.slot.element, this.answers.element, this.status, this.composer.element, this.answers.announcer.element);
+    this.unsubscribe = this.state.subscribe((s) => this.modelNote(s));
+    this.enter();
   }
 
-  private wire(): void {
-    this.input.addEventListener("keydown", (e) => {
-      if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
-        e.preventDefault();
-        if (!this.streaming) void this.sendOrStop();
-      }
-    });
-    this.input.addEventListener("input", () => {
-      this.autosize();
-      this.typed();
-    });
-    document.addEventListener("keydown", (e) => {
-      // Only while the chat is on screen (not under the settings or the conversations).
-      if (!this.element.isConnected) return;
-      if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "m") {
-        e.preventDefault();
-        void this.toggleMic();
-      } else if (e.key === "Escape" && this.streaming) {
-        // Anywhere on the screen, the input included (its keydown bubbles here): one stop.
-        e.preventDefault();
-        void this.stop();
-      }
-    });
-    // A rotated phone or a resized window keeps the newest message in view.
-    window.addEventListener("resize", () => this.scroll());
-    this.log.addEventListener("scroll", () => {
-      this.stickToBottom = this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < 40;
-    });
-    // Press and hold talks while held; a short tap toggles listening.
-    this.micButton.addEventListener("pointerdown", (e) => {
-      if (this.micButton.disabled || this.streaming) return;
+  /** The record's name (null without a record). */
+  get record(): { name: string } | null {
+    return this.slot.record;
+  }
+
+  /** The record's card on screen (null without a record). */
+  get card(): RecordCard | null {
+    return this.slot.card;
+  }
+
+  /** The screen is shown: it listens to the keyboard (Ctrl+M, Escape) and the window's size. */
+  enter(): void {
+    if (this.entered) return;
+    this.entered = true;
+    document.addEventListener("keydown", this.onKey);
+    window.addEventListener("resize", this.onResize);
+  }
+
+  /** Another screen replaces it: it stops listening to anything outside itself. */
+  leave(): void {
+    if (!this.entered) return;
+    this.entered = false;
+    document.removeEventListener("keydown", this.onKey);
+    window.removeEventListener("resize", this.onResize);
+  }
+
+  /** The screen is done with: every listener it registered is removed. */
+  dispose(): void {
+    this.leave();
+    this.unsubscribe();
+    this.composer.dispose();
+    this.voice.dispose();
+  }
+
+  private key(e: KeyboardEvent): void {
+    // Not under a dialog or while another screen is shown.
+    if (!this.element.isConnected) return;
+    if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "m") {
       e.preventDefault();
-      this.pressStart = Date.now();
-      if (!this.listening) void this.startListening();
-      else this.pressStart = 0;
-    });
-    this.micButton.addEventListener("pointerup", () => {
-      if (this.listening && this.pressStart && Date.now() - this.pressStart >= HOLD_MS) void this.backend.voiceStop();
-      else if (this.listening && this.pressStart === 0) void this.backend.voiceStop();
-    });
-    this.micButton.addEventListener("keydown", (e) => {
-      if (e.key === "Enter" || e.key === " ") {
-        e.preventDefault();
-        void this.toggleMic();
-      }
-    });
+      void this.toggleMic();
+    } else if (e.key === "Escape" && this.state.answering) {
+      // Anywhere on the screen, the input included (its keydown bubbles here): one stop.
+      e.preventDefault();
+      void this.stop();
+    } else if (e.key === "Escape" && this.state.listening) {
+      e.preventDefault();
+      void this.voice.cancel();
+    }
+  }
+
+  /** The status line: what the model is doing when it is not ready, else what just happened. */
+  private modelNote(s: ChatStateView): void {
+    const llm = s.models.llm;
+    if (llm.phase === "loading") {
+      this.say(CHAT.modelLoading);
+      this.statusFromModel = true;
+    } else if (llm.phase === "failed" && llm.error) {
+      showError(this.status, llm.error);
+      this.statusFromModel = true;
+    } else if (llm.phase === "unloaded") {
+      this.say(CHAT.modelUnloaded);
+      this.statusFromModel = true;
+    } else if (this.statusFromModel) {
+      this.say("");
+    }
+  }
+
+  private say(text: string): void {
+    this.statusFromModel = false;
+    this.status.replaceChildren(text);
   }
 
   /** Sets the input's text (as typed, spoken or cleared) and fits its height to it. */
   setInput(text: string): void {
-    this.input.value = text;
-    this.autosize();
+    this.composer.setInput(text);
   }
 
-  /** After a pause in typing, the model reads the finished words ahead, so that sending
-   * costs only the last ones (the engine ignores it while an answer is written). */
-  private typed(): void {
-    if (this.typingTimer !== null) clearTimeout(this.typingTimer);
-    this.typingTimer = setTimeout(() => {
-      this.typingTimer = null;
-      const text = this.input.value;
-      if (this.streaming || !/\S\s/.test(text)) return;
-      this.backend.typing(text).catch(() => { /* only a head start: nothing to tell */ });
-    }, TYPING_PAUSE_MS);
-  }
-
-  private autosize(): void {
-    this.input.style.height = "auto";
-    this.input.style.height = `${Math.min(this.input.scrollHeight, 160)}px`;
-  }
-
-  private showEmpty(): void {
-    if (this.log.childElementCount > 0) return;
-    const empty = h("div", { class: "empty" },
-      h("p", {}, "Ask anything about your results, in your own words. For example:"),
-      h("ul", {}, ...EXAMPLES.map((q) => h("li", {}, h("button", { type: "button", class: "suggestion", onclick: () => void this.ask(q) }, q)))),
-      h("p", {}, "Or attach a record (paste it or open a text file) and choose:"),
-      h("div", { class: "tasks" }, ...TASKS.map((t) => h("button", { type: "button", class: "suggestion", onclick: () => void this.runTask(t.task) }, t.label))));
-    this.log.append(empty);
-  }
-
-  private scroll(): void {
-    if (this.stickToBottom) this.log.scrollTop = this.log.scrollHeight;
-  }
-
-  private setStreaming(on: boolean): void {
-    this.streaming = on;
-    this.sendButton.textContent = on ? "Stop" : "Send";
-    this.sendButton.setAttribute("aria-label", on ? "Stop the answer" : "Send");
-    this.sendButton.classList.toggle("stop", on);
-    this.micButton.disabled = on || !this.options.voiceAvailable;
+  /** Whether a spoken question is sent as soon as it is heard (a setting). */
+  setAutoSend(on: boolean): void {
+    this.autoSend = on;
   }
 
   async sendOrStop(): Promise<void> {
-    if (this.streaming) return this.stop();
-    const text = this.input.value.trim();
-    if (!text) return;
-    if (this.typingTimer !== null) clearTimeout(this.typingTimer);
-    this.typingTimer = null;
-    this.setInput("");
-    await this.ask(text);
+    if (this.state.answering) return this.stop();
+    if (!this.state.canAsk) return;
+    const text = this.composer.take();
+    if (text) await this.ask(text);
   }
 
   async stop(): Promise<void> {
     await this.backend.stop();
   }
 
-  private userMessage(text: string): void {
-    this.log.querySelector(".empty")?.remove();
-    // The conversation goes on: the record's card folds (once), to leave it the room.
-    this.card?.settle();
-    this.log.append(h("div", { class: "msg user" }, h("p", {}, text)));
-    this.stickToBottom = true;
-    this.scroll();
-  }
-
-  /** Starts an answer bubble; returns the event handler for its stream. */
-  private answerBubble(): { onEvent: (e: ChatEvent) => void; done: Promise<void> } {
-    // Regenerate redoes the last exchange only: a new one takes the button from the older.
-    for (const b of Array.from(this.log.querySelectorAll(".answer-actions .regenerate"))) b.remove();
-    const view = new AnswerView(this.live, this.options.schedule);
-    const pending = h("p", { class: "pending" }, this.record ? "Reading your record…" : "Thinking…");
-    const bubble = h("div", { class: "msg assistant", "aria-busy": "true" }, pending, view.element);
-    this.log.append(bubble);
-    this.scroll();
-    this.setStreaming(true);
-    let finish: () => void = () => {};
-    const done = new Promise<void>((r) => (finish = r));
-    const onEvent = (e: ChatEvent) => {
-      if (e.event === "token") pending.remove();
-      const ended = view.apply(e);
-      if (e.event === "trimmed") this.log.insertBefore(h("p", { class: "trimmed" }, "The conversation got too long: the oldest messages were set aside."), bubble);
-      if (ended) {
-        pending.remove();
-        bubble.removeAttribute("aria-busy");
-        this.endAnswer(bubble, view);
-        this.setStreaming(false);
-        this.input.focus();
-      }
-      // After the answer's end and its actions, so that they are in view too.
-      this.scroll();
-      if (ended) finish();
-    };
-    return { onEvent, done };
-  }
-
-  private endAnswer(bubble: HTMLElement, view: AnswerView): void {
-    const end = view.ended;
-    if (!end) return;
-    if (end.kind === "error") {
-      bubble.classList.add("failed");
-      bubble.append(h("p", { class: "error", role: "alert" }, end.error.message));
-      return;
-    }
-    if (end.kind === "stopped") bubble.append(h("p", { class: "stopped" }, STATE_NOTES.cancelled));
-    this.answerActions(bubble, () => view.raw, end.stats, true);
-    // A whole answer is checked; a stopped one is not (its last words are cut off).
-    if (end.kind === "done") void this.checkAnswer(bubble, view);
-  }
-
-  /** Checks a finished answer: marks the words the check found and lists them below the answer,
-   * or says quietly that its numbers were found in the record. A failed check shows nothing. */
-  private async checkAnswer(bubble: HTMLElement, view: AnswerView): Promise<void> {
-    const raw = view.raw;
-    if (!raw.trim()) return;
-    let check: AnswerCheck;
-    try {
-      check = await this.backend.checkAnswer(raw);
-    } catch (e) {
-      console.warn("The answer check failed:", e);
-      return;
-    }
-    // After the frame the answer's last render may still be waiting for (it would undo the marks).
-    const schedule = this.options.schedule ?? ((cb: () => void) => requestAnimationFrame(() => cb()));
-    await new Promise<void>((resolve) => schedule(resolve));
-    // Regenerated meanwhile: that answer is gone.
-    if (!bubble.isConnected) return;
-    const shown = checkView(check, {
-      hasRecord: this.record != null,
-      showTable: this.card?.table ? () => this.card?.showTable() : null,
-    });
-    if (!shown) return;
-    // Showing the answer's end: the check comes into view with it.
-    const atEnd = this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < 120;
-    // Marking is a nicety; the list below the answer must show even if it fails (an older
-    // WebKit without some regular-expression feature, say).
-    try {
-      markIssues(view.element, raw, check.issues, shown.ids);
-    } catch (e) {
-      console.warn("Marking the answer failed:", e);
-    }
-    bubble.insertBefore(shown.element, bubble.querySelector(".answer-actions"));
-    if (atEnd && bubble === this.log.lastElementChild) {
-      this.stickToBottom = true;
-      this.scroll();
-    }
-    if (check.issues.length > 0) {
-      const n = check.issues.length;
-      this.live.append(h("p", {}, `${this.record ? "Checked against your record" : "Checked"}: ${n} ${n === 1 ? "thing" : "things"} to read with care, listed below the answer.`));
-      while (this.live.childElementCount > 3) this.live.firstElementChild?.remove();
-    }
-  }
-
-  /** Copy, Regenerate (the newest answer only: the backend redoes the last exchange) and Details. */
-  private answerActions(bubble: HTMLElement, raw: () => string, stats: TurnStats | null, regenerate: boolean): void {
-    const details = stats ? h("p", { class: "details", hidden: true }, describeStats(stats)) : null;
-    bubble.append(h("div", { class: "answer-actions" },
-      h("button", { type: "button", class: "quiet", onclick: () => void navigator.clipboard?.writeText(raw()) }, "Copy"),
-      regenerate && h("button", { type: "button", class: "quiet regenerate", onclick: () => void this.regenerate(bubble) }, "Regenerate"),
-      details && h("button", { type: "button", class: "quiet", "aria-expanded": "false", onclick: (e: Event) => {
-        details.hidden = !details.hidden;
-        (e.currentTarget as HTMLElement).setAttribute("aria-expanded", String(!details.hidden));
-      } }, "Details")));
-    if (details) bubble.append(details);
-  }
-
-  /** Shows a reopened conversation (the backend has put it back into the model): its messages
-   * as they were saved, answers through the same sanitised rendering as live ones, and the
-   * card of its record if it has one. */
-  showConversation(view: ConversationView): void {
-    const { record, messages } = view.conversation;
-    clear(this.log);
-    clear(this.live);
-    this.status.textContent = "";
-    if (record) {
-      // The card at once, then what the backend read of the record.
-      this.showRecord(SAVED_RECORD_NAME, record, null, false);
-      if (messages.length > 0) this.card?.settle();
-      void this.loadCurrentRecord(record);
-    } else this.hideRecord();
-    const last = messages[messages.length - 1];
-    for (const m of messages) {
-      if (m.role === "user") this.log.append(h("div", { class: "msg user" }, h("p", {}, m.text)));
-      else this.log.append(this.savedAnswer(m, m === last));
-    }
-    this.showEmpty();
-    this.stickToBottom = true;
-    this.scroll();
-  }
-
-  private savedAnswer(m: Message, newest: boolean): HTMLElement {
-    const bubble = h("div", { class: "msg assistant", "data-state": m.state });
-    if (m.text) {
-      const view = new AnswerView(this.live, this.options.schedule);
-      view.restore(m.text);
-      bubble.append(view.element);
-    }
-    if (m.state === "interrupted") bubble.append(h("p", { class: "note" }, STATE_NOTES.interrupted));
-    else if (m.state === "cancelled") bubble.append(h("p", { class: "stopped" }, STATE_NOTES.cancelled));
-    else if (m.state === "failed") bubble.append(h("p", { class: "note" }, m.error || STATE_NOTES.failedWithoutReason));
-    // The model holds a saved answer that has text and did not fail (as it was reopened): only
-    // the newest such answer can be written again.
-    if (m.text && m.state !== "failed") this.answerActions(bubble, () => m.text, m.stats ?? null, newest);
-    return bubble;
-  }
-
-  /** An empty chat without a record: the backend has already started a new conversation (the
-   * open one was deleted, or all data was). */
-  clearConversation(): void {
-    clear(this.log);
-    clear(this.live);
-    this.hideRecord();
-    this.status.textContent = "";
-    this.setInput("");
-    this.showEmpty();
-  }
-
-  /** Whether a spoken question is sent as soon as it is heard (a setting). */
-  setAutoSend(on: boolean): void {
-    this.options.autoSend = on;
-  }
-
   async ask(text: string): Promise<void> {
-    if (this.streaming) return;
-    this.userMessage(text);
-    const { onEvent, done } = this.answerBubble();
+    if (!this.state.canAsk) return;
+    this.say("");
+    // The conversation goes on: the record's card folds (once), to leave it the room.
+    this.slot.card?.settle();
+    const question = this.answers.userMessage(text);
+    const { onEvent, done, bubble } = this.answers.startAnswer();
     try {
       await this.backend.send(text, onEvent);
     } catch (e) {
-      onEvent({ event: "error", data: { code: "worker.stopped", message: toBackendError(e).message } } as ChatEvent);
+      onEvent({ event: "error", data: toBackendError(e) as EngineError });
     }
-    await done;
+    const outcome = await done;
+    if (outcome.end?.kind === "error" && !outcome.tokens) this.refused(outcome.end.error, [question, bubble], text);
+  }
+
+  /** A spoken question is answered: it is shown as a message and its answer streams. */
+  private heard(question: string): (e: ChatEvent) => void {
+    this.say("");
+    this.slot.card?.settle();
+    const message = this.answers.userMessage(question);
+    const { onEvent, done, bubble } = this.answers.startAnswer();
+    void done.then((outcome) => {
+      if (outcome.end?.kind === "error" && !outcome.tokens) this.refused(outcome.end.error, [message, bubble], question);
+    });
+    return onEvent;
+  }
+
+  /** The backend refused a question before writing anything: the conversation is unchanged, so
+   * the question leaves the list and goes back into the field (unless something else was typed
+   * meanwhile), and the status line says why. */
+  private refused(error: EngineError, shown: HTMLElement[], question: string): void {
+    if (error.code === "cancelled") return;
+    for (const el of shown) el.remove();
+    this.answers.showEmpty();
+    if (!this.composer.value.trim()) this.composer.setInput(question);
+    showError(this.status, error);
   }
 
   private async regenerate(bubble: HTMLElement): Promise<void> {
-    if (this.streaming) return;
+    if (!this.state.canAsk) return;
+    this.say("");
+    // The old answer stays (hidden) until the new one exists: a refused regenerate brings it back.
+    const place = bubble.nextSibling;
     bubble.remove();
-    const { onEvent, done } = this.answerBubble();
+    const { onEvent, done, bubble: fresh } = this.answers.startAnswer();
     try {
       await this.backend.regenerate(onEvent);
     } catch (e) {
-      onEvent({ event: "error", data: { code: "worker.stopped", message: toBackendError(e).message } } as ChatEvent);
+      onEvent({ event: "error", data: toBackendError(e) as EngineError });
     }
-    await done;
+    const outcome = await done;
+    if (outcome.end?.kind === "error" && !outcome.tokens && outcome.end.error.code !== "cancelled") {
+      fresh.remove();
+      if (place?.isConnected) this.answers.element.insertBefore(bubble, place);
+      else this.answers.element.append(bubble);
+      showError(this.status, outcome.end.error);
+    }
   }
 
   async newChat(): Promise<void> {
     await this.backend.newChat();
-    clear(this.log);
-    this.showEmpty();
-    this.status.textContent = "";
+    this.answers.clear();
+    this.answers.showEmpty();
+    this.say("");
   }
 
   async runTask(task: Task): Promise<void> {
-    if (!this.record) {
-      this.status.textContent = "Attach a record first: paste it into the box and press “Attach record”, or open a text file.";
+    if (!this.slot.record) {
+      this.say(CHAT.attachFirst);
       return;
     }
     await this.ask(await this.backend.taskMessage(task));
@@ -407,147 +274,76 @@ export class ChatScreen {
   /** Attaches the input's text if there is some, else a text file the person picks. */
   async attachFile(): Promise<void> {
     try {
-      let name = "Pasted record";
-      let text = this.input.value.trim();
+      let name = CHAT.pastedRecord;
+      let text = this.composer.value.trim();
       if (text.length < 40) {
         const picked = await this.backend.pickTextFile();
         if (!picked) return;
         name = picked.name;
         text = picked.text;
       } else {
-        this.setInput("");
+        this.composer.setInput("");
       }
       await this.attach(name, text);
     } catch (e) {
-      this.status.textContent = toBackendError(e).message;
+      showError(this.status, e);
     }
   }
 
   async attach(name: string, text: string): Promise<void> {
-    this.status.textContent = "Reading your record…";
-    let info: RecordInfo;
-    try {
-      info = await this.backend.attachRecord(text);
-    } catch (e) {
-      const err = toBackendError(e);
-      this.status.textContent = err.code === "llm.record_too_long"
-        ? `This record is too long for the conversation (${err.message}). Attach the part with the results you want to ask about.`
-        : err.message;
-      return;
-    }
-    this.status.textContent = "";
-    this.showRecord(name, text, info, true);
-  }
-
-  /** The card of a reopened conversation's record, with what the backend read of it. */
-  private async loadCurrentRecord(text: string): Promise<void> {
-    const generation = this.cardGeneration;
-    let info: RecordInfo | null;
-    try {
-      info = await this.backend.recordCurrent();
-    } catch (e) {
-      // The card keeps its name and tasks; the model has the record all the same.
-      console.warn("The attached record could not be read back:", e);
-      return;
-    }
-    if (!info || generation !== this.cardGeneration || !this.record) return;
-    const settled = this.log.querySelector(".msg") != null;
-    this.showRecord(this.record.name, text, info, false);
-    if (settled) this.card?.settle();
-  }
-
-  private showRecord(name: string, text: string | null, info: RecordInfo | null, fresh: boolean): void {
-    this.record = { name };
-    this.cardGeneration += 1;
-    this.card = new RecordCard({
-      name, text, info, fresh,
-      tasks: TASKS.map((t) => ({ label: t.label, run: () => void this.runTask(t.task) })),
-      onRemove: () => void this.detach(),
-    });
-    clear(this.recordSlot);
-    this.recordSlot.append(this.card.element);
-  }
-
-  private hideRecord(): void {
-    this.record = null;
-    this.card = null;
-    this.cardGeneration += 1;
-    clear(this.recordSlot);
-  }
-
-  private async detach(): Promise<void> {
-    await this.backend.detachRecord();
-    this.hideRecord();
+    this.say(CHAT.readingRecord);
+    if (await this.slot.attach(name, text, this.status)) this.say("");
   }
 
   async toggleMic(): Promise<void> {
-    if (this.micButton.disabled) return;
-    if (this.listening) await this.backend.voiceStop();
-    else await this.startListening();
+    await this.voice.toggle();
   }
 
-  private async startListening(): Promise<void> {
-    this.listening = true;
-    this.micButton.classList.add("live");
-    this.micButton.setAttribute("aria-pressed", "true");
-    this.micButton.setAttribute("aria-label", "Stop listening");
-    this.status.textContent = "Listening…";
-    const before = this.input.value;
-    let answer: ((e: ChatEvent) => void) | null = null;
-    // How many partial transcripts this turn showed (read by the end-to-end test).
-    this.input.dataset.partials = "0";
-    const stopListening = () => {
-      this.listening = false;
-      this.micButton.classList.remove("live");
-      this.micButton.setAttribute("aria-pressed", "false");
-      this.micButton.setAttribute("aria-label", "Ask by voice");
-      this.meter.style.transform = "scaleY(0)";
-    };
-    const onEvent = (e: VoiceTurnEvent) => {
-      switch (e.event) {
-        case "listening": {
-          const v = e.data;
-          if (v.event === "level") this.meter.style.transform = `scaleY(${Math.min(1, (v.data.rms ?? 0) * 8).toFixed(3)})`;
-          else if (v.event === "partial") {
-            this.setInput(`${before}${before ? " " : ""}${v.data.stable} ${v.data.tail}`.trim());
-            this.input.dataset.partials = String(Number(this.input.dataset.partials ?? 0) + 1);
-          }
-          else if (v.event === "transcribing") this.status.textContent = "Getting your words…";
-          break;
-        }
-        case "heard":
-          stopListening();
-          this.status.textContent = "";
-          if (e.data.answering) {
-            this.setInput(before);
-            this.userMessage(e.data.transcript.text);
-            answer = this.answerBubble().onEvent;
-          } else {
-            this.setInput(`${before}${before ? " " : ""}${e.data.transcript.text}`);
-            this.input.focus();
-          }
-          break;
-        case "no_speech":
-          stopListening();
-          this.setInput(before);
-          this.status.textContent = "Didn't catch that — try again.";
-          break;
-        case "answer":
-          answer?.(e.data);
-          break;
-        case "error":
-          stopListening();
-          this.setInput(before);
-          this.status.textContent = e.data.code === "mic.permission_denied" || e.data.code === "mic.not_found"
-            ? e.data.message
-            : e.data.code === "cancelled" ? "" : `Voice input failed: ${e.data.message}`;
-          break;
+  /** Shows a reopened conversation (the backend has put it back into the model): its messages
+   * as they were saved, and the card of its record if it has one. */
+  showConversation(view: ConversationView): void {
+    const { record, messages } = view.conversation;
+    this.answers.showSaved(messages);
+    this.say("");
+    if (record) this.slot.showSaved(record);
+    else this.slot.hide();
+  }
+
+  /** An empty chat without a record: the backend has already started a new conversation (the
+   * open one was deleted, or all data was). */
+  clearConversation(): void {
+    this.answers.clear();
+    this.slot.hide();
+    this.say("");
+    this.composer.setInput("");
+    this.answers.showEmpty();
+  }
+
+  /** After the model was loaded again (new settings): the backend kept the open conversation,
+   * so it is shown again from the backend instead of an empty chat: a saved one through
+   * conversation_open (its messages and record as saved), one that is not saved (no history)
+   * from what the model holds. */
+  async showCurrentAgain(): Promise<void> {
+    const id = await this.backend.currentConversation();
+    if (id != null) {
+      try {
+        this.showConversation(await this.backend.openConversation(id));
+        return;
+      } catch (e) {
+        // The history cannot be read now: what the model holds is shown instead.
+        console.warn("The open conversation could not be read back:", e);
       }
-    };
-    try {
-      await this.backend.voiceStart(this.options.autoSend, onEvent);
-    } catch (err) {
-      onEvent({ event: "error", data: { code: toBackendError(err).code, message: toBackendError(err).message } } as VoiceTurnEvent);
     }
+    const held = await this.backend.snapshot();
+    const messages: Message[] = [];
+    held.turns.forEach((t: { user: string; assistant: string }, i: number) => {
+      const at = Date.now();
+      messages.push({ id: -2 * i - 2, role: "user", text: t.user, created_at: at, state: "complete", stats: null, error: null });
+      if (t.assistant) messages.push({ id: -2 * i - 1, role: "assistant", text: t.assistant, created_at: at, state: "complete", stats: null, error: null });
+    });
+    this.answers.showSaved(messages);
+    this.say("");
+    if (!held.has_record) this.slot.hide();
+    else if (!this.slot.record) this.slot.showSaved("");
   }
 }

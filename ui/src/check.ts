@@ -1,18 +1,11 @@
 // The check of a finished answer, shown: the words it found are marked where they stand in the
 // rendered answer (found in its text nodes and wrapped with the DOM API: nothing of the answer
 // is ever parsed as HTML here), and a short list below the answer says what each is and why.
-import type { AnswerCheck, CheckIssue, IssueKind } from "../../gen/bindings";
+import type { AnswerCheck, CheckIssue } from "../../gen/bindings";
 import { h } from "./dom";
+import { CHECK_HEADING, CHECK_HEADING_NO_RECORD, ISSUE_WORDS } from "./strings";
 
-export const ISSUE_WORDS: Record<IssueKind, { label: string; icon: string }> = {
-  unmatched_number: { label: "Number not in your record", icon: "?" },
-  contradiction: { label: "Doesn't match your record", icon: "≠" },
-  dose: { label: "Sounds like dosing advice", icon: "℞" },
-  diagnosis: { label: "Sounds like a diagnosis", icon: "⚕" },
-};
-export const CHECK_HEADING = "Checked against your record";
-/** Without a record only the phrases are checked: the heading says no more than that. */
-export const CHECK_HEADING_NO_RECORD = "A note on this answer";
+export { CHECK_HEADING, CHECK_HEADING_NO_RECORD, ISSUE_WORDS } from "./strings";
 
 let ids = 0;
 

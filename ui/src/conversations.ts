@@ -5,11 +5,11 @@ import type { ConversationSummary, ConversationView } from "../../gen/bindings";
 import { confirmDialog } from "./dialog";
 import { clear, h, icon, MORE_ICON } from "./dom";
 import { count, fullDate, shortDate } from "./format";
-import { type Backend, toBackendError } from "./platform";
+import { showError } from "./errors";
+import type { Backend } from "./platform";
+import { CONVERSATIONS as W, DELETE_TEXT, EMPTY_TEXT, UNTITLED } from "./strings";
 
-export const EMPTY_TEXT = "No saved conversations yet. Your questions are saved on this device only.";
-export const DELETE_TEXT = "Delete this conversation, its record and its saved cache? This cannot be undone.";
-export const UNTITLED = "Untitled";
+export { DELETE_TEXT, EMPTY_TEXT, UNTITLED } from "./strings";
 
 /** What the panel asks of the app around it. */
 export interface ConversationsHost {
@@ -36,7 +36,7 @@ export interface ConversationsOptions {
 export function exportName(title: string): string {
   const base = title.replace(/…$/, "").replace(/[\\/:*?"<>|\u0000-\u001f]+/g, " ").replace(/\s+/g, " ")
     .replace(/^[.\s]+/, "").slice(0, 80).trim();
-  return `${base || "Conversation"}.md`;
+  return `${base || W.fileName}.md`;
 }
 
 export class ConversationsPanel {
@@ -59,16 +59,16 @@ export class ConversationsPanel {
     this.debounceMs = options.debounceMs ?? 200;
     this.now = options.now ?? (() => Date.now());
     this.locale = options.locale;
-    this.heading = h("h1", { id: "conversations-title", tabindex: -1 }, "Conversations");
-    this.search = h("input", { type: "search", id: "conversation-search", placeholder: "Search your conversations", "aria-label": "Search conversations", autocomplete: "off", enterkeyhint: "search" });
+    this.heading = h("h1", { id: "conversations-title", tabindex: -1 }, W.title);
+    this.search = h("input", { type: "search", id: "conversation-search", placeholder: W.searchPlaceholder, "aria-label": W.searchLabel, autocomplete: "off", enterkeyhint: "search" });
     this.alert = h("p", { class: "error", role: "alert" });
     this.status = h("p", { class: "status", role: "status", "aria-live": "polite" });
     this.body = h("div", { class: "conv-body" });
     this.element = h("section", { class: "conversations", "aria-labelledby": "conversations-title" },
       h("header", { class: "bar" }, this.heading,
-        h("button", { type: "button", class: "quiet", "aria-label": "Back to the chat", onclick: () => this.host.close() }, "Back")),
+        h("button", { type: "button", class: "quiet", "aria-label": W.backLabel, onclick: () => this.host.close() }, W.back)),
       h("div", { class: "conv-tools" }, this.search,
-        h("button", { type: "button", class: "conv-new", onclick: () => void this.startNew() }, "New conversation")),
+        h("button", { type: "button", class: "conv-new", onclick: () => void this.startNew() }, W.newConversation)),
       this.alert, this.status, this.body);
     this.search.addEventListener("input", () => this.searchSoon());
     this.search.addEventListener("keydown", (e) => {
@@ -134,17 +134,20 @@ export class ConversationsPanel {
       if (generation !== this.generation) return;
       // The history cannot be used (its message says why, for people): the chat still works.
       clear(this.body);
-      this.alert.textContent = toBackendError(e).message;
+      showError(this.alert, e);
     }
   }
 
-  private render(list: ConversationSummary[], query: string | null): void {
+  private render(all: ConversationSummary[], query: string | null): void {
     clear(this.body);
+    // A conversation with nothing in it (no message, no record: a first question that was
+    // refused, say) is not worth a line.
+    const list = all.filter((c) => c.messages > 0 || c.has_record);
     if (list.length === 0) {
-      this.body.append(h("p", { class: "conv-empty" }, query ? `No saved conversation contains “${query}”.` : EMPTY_TEXT));
+      this.body.append(h("p", { class: "conv-empty" }, query ? W.noneWith(query) : EMPTY_TEXT));
       return;
     }
-    this.body.append(h("ul", { class: "conv-list", "aria-label": query ? `Conversations with “${query}”` : "Saved conversations" },
+    this.body.append(h("ul", { class: "conv-list", "aria-label": query ? W.listWith(query) : W.list },
       ...list.map((c) => this.row(c))));
   }
 
@@ -153,10 +156,10 @@ export class ConversationsPanel {
     const isOpen = c.id === this.current;
     const actionsId = `conv-actions-${c.id}`;
     const actions = h("div", { class: "conv-actions", id: actionsId, hidden: true },
-      h("button", { type: "button", "aria-label": `Rename “${title}”`, onclick: () => this.rename(li, c, title) }, "Rename"),
-      h("button", { type: "button", "aria-label": `Export “${title}” as Markdown`, onclick: () => void this.export(c, title) }, "Export"),
-      h("button", { type: "button", class: "danger", "aria-label": `Delete “${title}”`, onclick: () => void this.remove(c, title) }, "Delete"));
-    const more = h("button", { type: "button", class: "conv-more", "aria-label": `More for “${title}”`, "aria-expanded": "false", "aria-controls": actionsId, title: "Rename, export or delete",
+      h("button", { type: "button", "aria-label": W.renameLabel(title), onclick: () => this.rename(li, c, title) }, W.rename),
+      h("button", { type: "button", "aria-label": W.exportLabel(title), onclick: () => void this.export(c, title) }, W.export),
+      h("button", { type: "button", class: "danger", "aria-label": W.deleteLabel(title), onclick: () => void this.remove(c, title) }, W.delete));
+    const more = h("button", { type: "button", class: "conv-more", "aria-label": W.moreLabel(title), "aria-expanded": "false", "aria-controls": actionsId, title: W.moreTitle,
       onclick: () => {
         actions.hidden = !actions.hidden;
         more.setAttribute("aria-expanded", String(!actions.hidden));
@@ -165,9 +168,9 @@ export class ConversationsPanel {
       h("span", { class: "conv-title" }, title),
       h("span", { class: "conv-meta" },
         h("time", { datetime: new Date(c.updated_at).toISOString(), title: fullDate(c.updated_at, this.locale) }, shortDate(c.updated_at, this.now(), this.locale)),
-        ` · ${count(c.messages, "message")}`,
-        c.has_record && h("span", { class: "tag" }, "Record"),
-        isOpen && h("span", { class: "tag" }, "Open now")));
+        ` · ${count(c.messages, W.message)}`,
+        c.has_record && h("span", { class: "tag" }, W.recordTag),
+        isOpen && h("span", { class: "tag" }, W.openNow)));
     const li = h("li", { class: isOpen ? "conv current" : "conv", "data-id": c.id }, h("div", { class: "conv-row" }, open, more), actions);
     return li;
   }
@@ -182,7 +185,7 @@ export class ConversationsPanel {
       await body();
     } catch (e) {
       this.status.textContent = "";
-      this.alert.textContent = toBackendError(e).message;
+      showError(this.alert, e);
     } finally {
       this.busy = false;
     }
@@ -190,7 +193,7 @@ export class ConversationsPanel {
 
   private openOne(id: number): Promise<void> {
     return this.act(async () => {
-      this.status.textContent = "Opening…";
+      this.status.textContent = W.opening;
       const view = await this.backend.openConversation(id);
       this.status.textContent = "";
       this.host.opened(view);
@@ -214,7 +217,7 @@ export class ConversationsPanel {
       e.preventDefault();
       const next = input.value.trim();
       if (!next) {
-        this.alert.textContent = "Type a title, or press Cancel.";
+        this.alert.textContent = W.typeTitle;
         input.focus();
         return;
       }
@@ -224,9 +227,9 @@ export class ConversationsPanel {
         (this.body.querySelector(`li[data-id="${c.id}"] .conv-open`) as HTMLElement | null)?.focus();
       });
     } },
-      h("label", { for: inputId, class: "visually-hidden" }, `New title for “${title}”`), input,
-      h("button", { type: "submit", class: "conv-save" }, "Save"),
-      h("button", { type: "button", onclick: () => restore() }, "Cancel"));
+      h("label", { for: inputId, class: "visually-hidden" }, W.newTitleLabel(title)), input,
+      h("button", { type: "submit", class: "conv-save" }, W.save),
+      h("button", { type: "button", onclick: () => restore() }, W.cancel));
     input.addEventListener("keydown", (e) => {
       if (e.key === "Escape") {
         e.preventDefault();
@@ -246,19 +249,19 @@ export class ConversationsPanel {
     return this.act(async () => {
       const saved = await this.backend.exportConversation(c.id, exportName(c.title.trim() || UNTITLED));
       // Cancelled in the save dialog: nothing happened, so nothing is said.
-      if (saved) this.status.textContent = `“${title}” was saved as a Markdown file.`;
+      if (saved) this.status.textContent = W.exported(title);
     });
   }
 
   private async remove(c: ConversationSummary, title: string): Promise<void> {
-    const yes = await confirmDialog(this.element, { title: `Delete “${title}”?`, message: DELETE_TEXT, confirm: "Delete" });
+    const yes = await confirmDialog(this.element, { title: W.deleteTitle(title), message: DELETE_TEXT, confirm: W.delete });
     if (!yes) return;
     await this.act(async () => {
       const wasOpen = c.id === (await this.backend.currentConversation());
       await this.backend.deleteConversation(c.id);
       if (wasOpen) this.host.deletedOpen();
       await this.refresh();
-      this.status.textContent = `“${title}” was deleted.`;
+      this.status.textContent = W.deleted(title);
       this.focus();
     });
   }

@@ -6,11 +6,16 @@
 import type { CatalogModel, DownloadProgress, ModelsView, Role } from "../../gen/bindings";
 import { h, clear } from "./dom";
 import { bytes, duration, percent, speed, SpeedMeter, wifiTime } from "./format";
+import { showError } from "./errors";
+import { ONBOARDING as W } from "./strings";
 import { type Backend, toBackendError } from "./platform";
 
+/** A cancelled download whose partial file stayed. */
+export const PARTIAL_NOT_DELETED = W.partialNotDeleted;
+
 const ROLES: { role: Role; title: string; help: string }[] = [
-  { role: "llm", title: "Answer model", help: "Reads your question and your record, and writes the answer." },
-  { role: "asr", title: "Voice model", help: "Turns what you say into text. Optional: you can also type." },
+  { role: "llm", title: W.llmTitle, help: W.llmHelp },
+  { role: "asr", title: W.asrTitle, help: W.asrHelp },
 ];
 
 export function recommended(view: ModelsView): CatalogModel[] {
@@ -26,19 +31,6 @@ export function canChat(view: ModelsView): boolean {
   return view.llm != null;
 }
 
-export function errorAdvice(code: string): string {
-  switch (code) {
-    case "download.disk_full": return "Free some space on this device, then try again.";
-    case "download.network": return "Check the connection (Wi-Fi is best), then resume: nothing downloaded so far is lost.";
-    case "download.hash_mismatch": return "The file arrived damaged and was deleted. Try again.";
-    case "download.size_mismatch": return "The server offers a different file than expected. Try again later.";
-    case "download.in_progress": return "This model is already downloading.";
-    case "import.not_a_model": return "Choose a GGUF language model (.gguf) or a whisper.cpp speech model (.bin).";
-    case "import.exists": return "It is already on this device.";
-    case "model.truncated": return "The file is incomplete: copy or download it again.";
-    default: return "Try again.";
-  }
-}
 
 export interface OnboardingOptions {
   /** Milliseconds, for the speed average (tests pass a fake clock). */
@@ -82,9 +74,9 @@ export class Onboarding {
     this.rows.clear();
     const start = h("button", { class: "primary", type: "button", onclick: () => void this.downloadAll() });
     this.element.append(
-      h("h1", { id: "welcome-title" }, "Murmur"),
-      h("p", { class: "lead" }, "Ask about your health records, by voice or text. Everything stays on this device: nothing you say or share is sent anywhere."),
-      h("p", {}, "Murmur needs two models on this device, once. The recommended ones are chosen for you:"),
+      h("h1", { id: "welcome-title" }, W.title),
+      h("p", { class: "lead" }, W.lead),
+      h("p", {}, W.needs),
       ...ROLES.filter((r) => this.models(r.role).length > 0).map((r) => {
         const chosen = this.choice(r.role);
         if (chosen) this.selected.set(r.role, chosen.entry.id);
@@ -94,8 +86,8 @@ export class Onboarding {
           h("ul", { class: "model-list" }, ...this.models(r.role).map((m) => this.row(m, m === chosen))));
       }),
       start,
-      h("button", { class: "quiet skip", type: "button", hidden: true, onclick: () => void this.refresh() }, "Continue without the voice model"),
-      h("p", { class: "secondary-path" }, h("button", { class: "link", type: "button", onclick: () => void this.importFile() }, "I already have a model file")),
+      h("button", { class: "quiet skip", type: "button", hidden: true, onclick: () => void this.refresh() }, W.skipVoice),
+      h("p", { class: "secondary-path" }, h("button", { class: "link", type: "button", onclick: () => void this.importFile() }, W.haveFile)),
       h("p", { class: "status", role: "status", "aria-live": "polite", id: "onboarding-status" }),
     );
     this.updateStart();
@@ -107,13 +99,13 @@ export class Onboarding {
     const partial = m.installed.state === "partial" ? Number(m.installed.bytes) : 0;
     const radio = h("input", { type: "radio", name: `model-${e.role}`, value: e.id, checked, "aria-describedby": `figures-${e.id}`,
       onchange: () => { this.selected.set(e.role, e.id); this.updateStart(); } });
-    const bar = h("progress", { max: 100, value: ready ? 100 : percent(partial, Number(e.bytes)), "aria-label": `${e.name} download` });
+    const bar = h("progress", { max: 100, value: ready ? 100 : percent(partial, Number(e.bytes)), "aria-label": W.progressLabel(e.name) });
     const figures = h("span", { class: "figures", id: `figures-${e.id}` });
     const actions = h("span", { class: "actions" });
     const error = h("p", { class: "error", role: "alert", hidden: true });
     const row = h("li", { class: "model", "data-id": e.id },
-      h("label", { class: "model-head" }, radio, h("span", {}, h("strong", {}, e.name), e.default ? h("span", { class: "badge" }, " Recommended") : null)),
-      h("p", { class: "model-desc" }, e.description, " ", h("span", { class: "licence" }, `Licence: ${e.license}.`)),
+      h("label", { class: "model-head" }, radio, h("span", {}, h("strong", {}, e.name), e.default ? h("span", { class: "badge" }, W.recommended) : null)),
+      h("p", { class: "model-desc" }, e.description, " ", h("span", { class: "licence" }, W.licence(e.license))),
       bar, figures, actions, error);
     this.rows.set(e.id, row);
     if (ready) this.setState(row, "ready");
@@ -132,12 +124,12 @@ export class Onboarding {
     if (state === "ready") {
       bar.hidden = false;
       bar.value = 100;
-      figures.textContent = "On this device";
+      figures.textContent = W.onDevice;
     } else {
       bar.hidden = true;
       bar.value = 0;
       const e = m?.entry;
-      figures.textContent = e ? `${bytes(Number(e.bytes))} · needs ${bytes(Number(e.ram_mb) * 1e6)} of memory · ${wifiTime(Number(e.bytes))}` : "";
+      figures.textContent = e ? W.figures(bytes(Number(e.bytes)), bytes(Number(e.ram_mb) * 1e6), wifiTime(Number(e.bytes))) : "";
     }
     this.updateStart();
   }
@@ -147,11 +139,11 @@ export class Onboarding {
     const actions = row.querySelector(".actions") as HTMLElement;
     row.dataset.state = "paused";
     bar.hidden = false;
-    (row.querySelector(".figures") as HTMLElement).textContent = `Paused at ${bar.value}%`;
+    (row.querySelector(".figures") as HTMLElement).textContent = W.pausedAt(bar.value);
     clear(actions);
     actions.append(
-      h("button", { type: "button", onclick: () => void this.download(id) }, "Resume"),
-      h("button", { type: "button", class: "quiet", onclick: () => void this.cancel(id) }, "Cancel"));
+      h("button", { type: "button", onclick: () => void this.download(id) }, W.resume),
+      h("button", { type: "button", class: "quiet", onclick: () => void this.cancel(id) }, W.cancel));
     this.updateStart();
   }
 
@@ -166,7 +158,7 @@ export class Onboarding {
     const busy = this.running.size > 0;
     const todo = this.todo();
     const total = todo.reduce((s, m) => s + Number(m.entry.bytes) - (m.installed.state === "partial" ? Number(m.installed.bytes) : 0), 0);
-    start.textContent = busy ? "Downloading…" : todo.length > 0 ? `Download (${bytes(total)})` : "Continue";
+    start.textContent = busy ? W.downloading : todo.length > 0 ? W.download(bytes(total)) : W.continue;
     start.disabled = busy || this.view.catalog.length === 0;
     // The voice model is optional: once the answer model is here, chat can start without it.
     const skip = this.element.querySelector("button.skip") as HTMLButtonElement | null;
@@ -198,11 +190,11 @@ export class Onboarding {
     error.hidden = true;
     bar.hidden = false;
     row.dataset.state = "downloading";
-    figures.textContent = "Starting…";
+    figures.textContent = W.starting;
     clear(actions);
     actions.append(
-      h("button", { type: "button", onclick: () => void this.backend.cancelDownload(id) }, "Pause"),
-      h("button", { type: "button", class: "quiet", onclick: () => void this.cancel(id) }, "Cancel"));
+      h("button", { type: "button", onclick: () => void this.backend.cancelDownload(id) }, W.pause),
+      h("button", { type: "button", class: "quiet", onclick: () => void this.cancel(id) }, W.cancel));
     let streamEnded: () => void = () => {};
     const running: Running = { ended: new Promise<void>((r) => (streamEnded = r)), discard: false };
     this.running.set(id, running);
@@ -225,8 +217,8 @@ export class Onboarding {
         } else {
           row.dataset.state = "failed";
           error.hidden = false;
-          error.textContent = `${err.message}. ${errorAdvice(err.code)}`;
-          actions.append(h("button", { type: "button", onclick: () => void this.download(id) }, "Retry"));
+          showError(error, err);
+          actions.append(h("button", { type: "button", onclick: () => void this.download(id) }, W.retry));
         }
       }
     } finally {
@@ -241,7 +233,7 @@ export class Onboarding {
     if (ok) {
       row.dataset.state = "ready";
       clear(actions);
-      figures.textContent = "On this device (checked)";
+      figures.textContent = W.onDeviceChecked;
       bar.value = 100;
     }
     this.updateStart();
@@ -256,7 +248,7 @@ export class Onboarding {
     const figures = row.querySelector(".figures") as HTMLElement;
     const error = row.querySelector(".error") as HTMLElement;
     row.dataset.state = "cancelling";
-    figures.textContent = "Cancelling…";
+    figures.textContent = W.cancelling;
     for (const b of Array.from(row.querySelectorAll<HTMLButtonElement>(".actions button"))) b.disabled = true;
     const running = this.running.get(id);
     try {
@@ -276,10 +268,10 @@ export class Onboarding {
       if (m) m.installed = { state: "missing" };
       this.setState(row, "missing");
     } catch (e) {
-      const err = toBackendError(e);
       this.setState(row, "missing");
       error.hidden = false;
-      error.textContent = `The partial download could not be deleted: ${err.message}. ${errorAdvice(err.code)}`;
+      showError(error, e);
+      error.prepend(`${PARTIAL_NOT_DELETED} `);
     }
   }
 
@@ -291,14 +283,14 @@ export class Onboarding {
     switch (p.state.state) {
       case "checking":
         meter.reset();
-        figures.textContent = `Checking what was already downloaded… ${bytes(done)}`;
+        figures.textContent = W.checkingPart(bytes(done));
         break;
-      case "verifying": figures.textContent = "Checking the file…"; break;
+      case "verifying": figures.textContent = W.checkingFile; break;
       case "downloading": {
         const s = meter.add(this.now(), done, total, { bps: p.speed_bps, eta: p.eta_secs });
         const rate = s.bps != null ? ` · ${speed(s.bps)}` : "";
-        const left = s.eta != null ? ` · ${duration(s.eta)} left` : "";
-        figures.textContent = `${bar.value}% · ${bytes(done)} of ${bytes(total)}${rate}${left}`;
+        const left = s.eta != null ? W.left(duration(s.eta)) : "";
+        figures.textContent = W.progress(bar.value, bytes(done), bytes(total), rate, left);
         break;
       }
       default: break;
@@ -310,13 +302,12 @@ export class Onboarding {
     try {
       const path = await this.backend.pickModelFile();
       if (!path) return;
-      status.textContent = "Checking the file…";
+      status.textContent = W.checkingFile;
       const imported = await this.backend.importModel(path);
-      status.textContent = `Added: ${imported.summary}`;
+      status.textContent = W.added(imported.summary);
       await this.refresh();
     } catch (e) {
-      const err = toBackendError(e);
-      status.textContent = `This file cannot be used: ${err.message}. ${errorAdvice(err.code)}`;
+      showError(status, e);
     }
   }
 

@@ -2,7 +2,7 @@
 // picker and save dialog, behind an interface so that the views can be tested without Tauri.
 import type {
   AboutView, AnswerCheck, ChatEvent, ConversationSummary, ConversationView, DownloadProgress, EngineError, ErrorCode,
-  Imported, ModelState, ModelsView, RecordInfo_Serialize, Settings, SettingsView, Task, VoiceTurnEvent,
+  Imported, ModelState, ModelsView, RecordInfo_Serialize, SessionSnapshot, Settings, SettingsView, Task, VoiceTurnEvent,
 } from "../../gen/bindings";
 
 /** An attached record as the parser read it (results, unread lines), its red flags, and
@@ -20,6 +20,8 @@ export interface Backend {
   regenerate(onEvent: (e: ChatEvent) => void): Promise<void>;
   stop(): Promise<void>;
   newChat(): Promise<void>;
+  /** The conversation as the model holds it (its turns, whether it has a record). */
+  snapshot(): Promise<SessionSnapshot>;
   /** The person is typing `text`: the model may read its finished words ahead (nothing is
    * sent or saved). */
   typing(text: string): Promise<void>;
@@ -109,6 +111,7 @@ export async function tauriBackend(): Promise<Backend> {
     regenerate: (cb) => run(commands.chatRegenerate(channel(cb))),
     stop: () => run(commands.chatStop()),
     newChat: () => run(commands.chatNew()),
+    snapshot: () => call(commands.chatSnapshot()),
     typing: (text) => run(commands.chatTyping(text)),
     voiceStart: (answer, cb) => run(commands.voiceStart(answer, channel(cb))),
     voiceStop: () => run(commands.voiceStop()),

@@ -4,29 +4,17 @@
 // not be read, whether the model reads only part of it, and the three tasks. Folded (by the
 // person, or by itself when the conversation starts) it keeps its name, the red flags' heading and
 // items, and the tasks, so that a phone keeps the conversation in view.
-import type { LabRow_Serialize, RedFlags, Status } from "../../gen/bindings";
+import type { LabRow_Serialize, RedFlags } from "../../gen/bindings";
 import { h, icon, INFO_ICON } from "./dom";
 import type { RecordInfo } from "./platform";
+import { NO_ROWS, RECORD as W, RED_FLAG_HEADING, STATUS_WORDS } from "./strings";
 
-/** A result's place against its range, in words and an icon (the words carry the meaning). */
-export const STATUS_WORDS: Record<Status, { word: string; icon: string }> = {
-  above: { word: "Above", icon: "▲" },
-  below: { word: "Below", icon: "▼" },
-  within: { word: "Within", icon: "✓" },
-  no_range: { word: "No range", icon: "–" },
-  undetermined: { word: "Can't tell", icon: "?" },
-};
-export const RED_FLAG_HEADING = "Some results need attention today";
-export const NO_ROWS = "No lab values could be read from this record; Murmur will read it as text.";
+export { NO_ROWS, RED_FLAG_HEADING, STATUS_WORDS } from "./strings";
 /** A table longer than this starts short: the results outside their range and the first few. */
 export const LONG_TABLE = 8;
 export const SHORT_TABLE_ROWS = 5;
 
-const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
-
-export function reducedNotice(results: number): string {
-  return `This record is long. Murmur reads its ${plural(results, "result", "results")} and the lines around those outside their range; the rest is left out.`;
-}
+export const reducedNotice = W.reduced;
 
 /** Whether a row deserves a look: outside its range, critical, or flagged otherwise by the lab. */
 export function notable(row: LabRow_Serialize): boolean {
@@ -66,8 +54,8 @@ export class RecordCard {
     const titleId = nextId("title");
     const title = recordTitle(options.text ?? null, info);
     const out = rows.filter((r) => r.status === "above" || r.status === "below").length;
-    const summary = [title, info && rows.length > 0 ? plural(rows.length, "result", "results") : null,
-      out > 0 ? `${out} outside ${out === 1 ? "its" : "their"} range` : null].filter(Boolean).join(" · ");
+    const summary = [title, info && rows.length > 0 ? W.results(rows.length) : null,
+      out > 0 ? W.outside(out) : null].filter(Boolean).join(" · ");
 
     let bodyChildren: HTMLElement[] = [];
     if (info) {
@@ -82,7 +70,7 @@ export class RecordCard {
         if (built.hidden > 0) {
           this.showAll = h("button", { type: "button", class: "quiet show-all", "aria-expanded": "false",
             onclick: () => this.setAllRows(this.showAll?.getAttribute("aria-expanded") !== "true") },
-          `Show all ${rows.length} results`);
+          W.showAll(rows.length));
           bodyChildren.push(this.showAll);
         }
       }
@@ -93,7 +81,7 @@ export class RecordCard {
       this.body = h("div", { class: "record-body", id: bodyId }, ...bodyChildren);
       if (this.table) {
         this.toggle = h("button", { type: "button", class: "quiet record-toggle", "aria-expanded": "true", "aria-controls": bodyId,
-          onclick: () => this.setExpanded(this.body?.hidden ?? false) }, "Hide results");
+          onclick: () => this.setExpanded(this.body?.hidden ?? false) }, W.hide);
       }
     }
 
@@ -103,10 +91,10 @@ export class RecordCard {
     this.element = h("section", { class: "record-card", role: "region", "aria-labelledby": titleId },
       h("div", { class: "record-head" },
         h("div", { class: "record-name" },
-          h("h2", { id: titleId }, /^attached record$/i.test(name) ? null : h("span", { class: "visually-hidden" }, "Attached record: "), name),
+          h("h2", { id: titleId }, /^attached record$/i.test(name) ? null : h("span", { class: "visually-hidden" }, W.attachedPrefix), name),
           summary ? h("p", { class: "record-sub" }, summary) : null),
         this.toggle,
-        h("button", { type: "button", class: "quiet record-remove", "aria-label": "Remove the record", onclick: () => options.onRemove() }, "Remove")),
+        h("button", { type: "button", class: "quiet record-remove", "aria-label": W.removeLabel, onclick: () => options.onRemove() }, W.remove)),
       this.scroller,
       h("div", { class: "tasks" }, ...options.tasks.map((t) => h("button", { type: "button", onclick: () => t.run() }, t.label))));
   }
@@ -123,7 +111,7 @@ export class RecordCard {
     this.element.classList.toggle("compact", !on);
     if (this.toggle) {
       this.toggle.setAttribute("aria-expanded", String(on));
-      this.toggle.textContent = on ? "Hide results" : "Show results";
+      this.toggle.textContent = on ? W.hide : W.show;
     }
   }
 
@@ -140,7 +128,7 @@ export class RecordCard {
     if (!this.table || !this.showAll) return;
     for (const tr of Array.from(this.table.tBodies[0].rows)) if (tr.classList.contains("extra")) tr.hidden = !all;
     this.showAll.setAttribute("aria-expanded", String(all));
-    this.showAll.textContent = all ? "Show fewer results" : `Show all ${this.table.tBodies[0].rows.length} results`;
+    this.showAll.textContent = all ? W.showFewer : W.showAll(this.table.tBodies[0].rows.length);
   }
 
   /** Opens the table whole, brings it into view and moves focus to it. */
@@ -183,10 +171,10 @@ export function statusCell(row: LabRow_Serialize): HTMLTableCellElement {
   const ranged = disagree && (row.status === "above" || row.status === "below" || row.status === "within");
   return h("td", { class: "status" },
     h("span", { class: `status-mark status-${row.status}` }, h("span", { class: "status-icon", "aria-hidden": "true" }, s.icon), " ", s.word),
-    ranged ? " range" : null,
-    disagree ? h("span", { class: "lab-flag" }, ` · lab marked ${row.lab_flag?.text}`) : null,
+    ranged ? W.rangeSuffix : null,
+    disagree ? h("span", { class: "lab-flag" }, W.labMarked(row.lab_flag?.text ?? "")) : null,
     row.critical ? " " : null,
-    row.critical ? h("span", { class: "critical-tag" }, "Critical") : null);
+    row.critical ? h("span", { class: "critical-tag" }, W.critical) : null);
 }
 
 function resultsTable(rows: LabRow_Serialize[]): { table: HTMLTableElement; hidden: number } {
@@ -209,7 +197,7 @@ function resultsTable(rows: LabRow_Serialize[]): { table: HTMLTableElement; hidd
   }));
   const table = h("table", { class: "results", tabindex: -1 },
     h("caption", { class: "visually-hidden" }, "Results read from this record"),
-    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Test"), h("th", { scope: "col" }, "Result"), h("th", { scope: "col" }, "Range"), h("th", { scope: "col" }, "Status"))),
+    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, W.test), h("th", { scope: "col" }, W.result), h("th", { scope: "col" }, W.range), h("th", { scope: "col" }, W.status))),
     body);
   return { table, hidden };
 }
@@ -217,9 +205,9 @@ function resultsTable(rows: LabRow_Serialize[]): { table: HTMLTableElement; hidd
 function unreadDisclosure(info: RecordInfo): HTMLElement {
   const unread = info.parsed.unread;
   return h("details", { class: "unread" },
-    h("summary", {}, `${plural(unread.length, "line", "lines")} could not be read`),
+    h("summary", {}, W.unread(unread.length)),
     h("ul", {}, ...unread.map((u) => h("li", {},
-      h("span", { class: "line-no" }, `Line ${u.line}: `),
+      h("span", { class: "line-no" }, W.line(u.line)),
       h("q", {}, u.text),
       h("span", { class: "reason" }, ` — ${u.reason}`)))));
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ChatEvent, TurnStats } from "../../gen/bindings";
-import { AnswerView, describeStats } from "../src/answer";
+import { AnswerView, describeStats, sentences } from "../src/answer";
+import { Announcer } from "../src/announcer";
 
 const stats = (finish: TurnStats["finish"]): TurnStats => ({
   prompt_tokens: 300, reused_tokens: 280, prefilled_tokens: 20, generated_tokens: 12, dropped_turns: 0,
@@ -8,9 +9,10 @@ const stats = (finish: TurnStats["finish"]): TurnStats => ({
 });
 
 function setup() {
-  const live = document.createElement("div");
+  const announcer = new Announcer();
+  const live = announcer.element;
   const frames: (() => void)[] = [];
-  const view = new AnswerView(live, (cb) => frames.push(cb));
+  const view = new AnswerView(announcer, (cb) => frames.push(cb));
   const flush = () => frames.splice(0).forEach((f) => f());
   return { live, view, flush };
 }
@@ -70,5 +72,13 @@ describe("an answer as it streams", () => {
     view.apply({ event: "trimmed", data: { dropped_turns: 2 } });
     expect(view.trimmed).toBe(2);
     expect(describeStats(stats("stop"))).toContain("280 of 300 prompt tokens reused");
+  });
+});
+
+describe("sentence-sized pieces", () => {
+  it("splits after end marks followed by a space and at line breaks, without markdown's marks", () => {
+    expect(sentences("**LDL** is 160 mg/dL. That is high! Why?\n\n- Eat less fat\n1. Walk")).toEqual(["LDL is 160 mg/dL.", "That is high!", "Why?", "Eat less fat", "Walk"]);
+    expect(sentences("Potassium 6.8 mmol/L, e.g. high")).toEqual(["Potassium 6.8 mmol/L, e.g.", "high"]);
+    expect(sentences("---\n\n")).toEqual([]);
   });
 });

@@ -2,6 +2,8 @@ import { beforeEach, describe, expect, it, vi } from "vitest";
 import type { CheckIssue, TurnStats } from "../../gen/bindings";
 import { ChatScreen, NOTICE, SAVED_RECORD_NAME, STATE_NOTES, TYPING_PAUSE_MS } from "../src/chat";
 import { BackendError } from "../src/platform";
+import { ChatState } from "../src/state";
+import { ERROR_WORDS } from "../src/strings";
 import { conversation, FakeBackend, labRow, message, modelsView, recordInfo, summary } from "./fake";
 
 const stats: TurnStats = {
@@ -122,13 +124,58 @@ describe("the chat screen", () => {
     expect(screen.element.querySelectorAll(".msg.assistant")[1].textContent).toContain("Two again.");
   });
 
-  it("says when old messages were set aside and shows errors as such", async () => {
+  it("says when old messages were set aside and shows errors in plain words, the backend's message as details", async () => {
     void screen.ask("Q");
     await tick();
     backend.chat?.({ event: "trimmed", data: { dropped_turns: 2 } });
+    backend.chat?.({ event: "token", data: "Partly" });
     backend.chat?.({ event: "error", data: { code: "llm.inference", message: "inference failed: out of memory" } });
+    await tick();
     expect(screen.element.querySelector(".trimmed")?.textContent).toContain("oldest messages were set aside");
-    expect(screen.element.querySelector(".msg.failed [role=alert]")?.textContent).toContain("out of memory");
+    const alert = screen.element.querySelector(".msg.failed [role=alert]") as HTMLElement;
+    expect(alert.querySelector("p")?.textContent).toBe(ERROR_WORDS["llm.inference"]);
+    expect(alert.querySelector("details .error-detail")?.textContent).toBe("inference failed: out of memory");
+    expect(screen.sendButton.textContent).toBe("Send");
+  });
+
+  it("takes a refused question back into the field: the conversation is unchanged", async () => {
+    void screen.ask("A very long question");
+    await tick();
+    backend.chat?.({ event: "error", data: { code: "llm.message_too_long", message: "the message takes 9000 tokens; 3000 fit" } });
+    await tick();
+    await tick();
+    expect(screen.element.querySelector(".msg")).toBeNull();
+    expect(screen.element.querySelector(".log .empty")).not.toBeNull();
+    expect(screen.input.value).toBe("A very long question");
+    const status = screen.element.querySelector("[role=status]") as HTMLElement;
+    expect(status.firstChild?.textContent).toBe(ERROR_WORDS["llm.message_too_long"]);
+    expect(status.querySelector(".error-detail")?.textContent).toBe("the message takes 9000 tokens; 3000 fit");
+    expect(screen.state.answering).toBe(false);
+    // A command that could not even start (busy): the same.
+    backend.send = async () => { throw new BackendError("busy", "an answer is still being written"); };
+    screen.setInput("");
+    await screen.ask("Again?");
+    await tick();
+    expect(screen.element.querySelector(".msg")).toBeNull();
+    expect(screen.input.value).toBe("Again?");
+    expect(status.textContent).toBe(ERROR_WORDS.busy);
+  });
+
+  it("keeps the old answer when a regenerate is refused", async () => {
+    void screen.ask("First?");
+    await tick();
+    backend.chat?.({ event: "token", data: "The first answer." });
+    backend.chat?.({ event: "done", data: stats });
+    (Array.from(screen.element.querySelectorAll(".answer-actions button")).find((b) => b.textContent === "Regenerate") as HTMLButtonElement).click();
+    await tick();
+    backend.chat?.({ event: "error", data: { code: "worker.stopped", message: "worker stopped" } });
+    await tick();
+    await tick();
+    const answers = Array.from(screen.element.querySelectorAll(".msg.assistant"));
+    expect(answers).toHaveLength(1);
+    expect(answers[0].textContent).toContain("The first answer.");
+    expect(answers[0].querySelector(".regenerate")).not.toBeNull();
+    expect(screen.element.querySelector("[role=status]")?.textContent).toBe(ERROR_WORDS["worker.stopped"]);
   });
 
   it("names a record that is too long as such, not as a long message", async () => {
@@ -173,7 +220,9 @@ describe("the chat screen", () => {
     expect(screen.element.querySelector("[role=status]")?.textContent).toBe("Didn't catch that — try again.");
     backend.voiceError = new BackendError("mic.permission_denied", "Murmur may not use the microphone: allow it in your system's privacy settings.");
     await screen.toggleMic();
-    expect(screen.element.querySelector("[role=status]")?.textContent).toContain("allow it in your system's privacy settings");
+    // In plain words, with the way to the settings; not the backend's message.
+    expect(screen.element.querySelector("[role=status]")?.textContent).toBe(ERROR_WORDS["mic.permission_denied"]);
+    expect(screen.element.querySelector("[role=status]")?.textContent).toContain("privacy settings");
   });
 });
 
@@ -213,7 +262,9 @@ describe("a saved conversation in the chat", () => {
     expect(answers[1].querySelector(".note")?.textContent).toBe("Interrupted — the app closed while this answer was being written.");
     expect(answers[1].textContent).toContain("HDL is the");
     expect(answers[2].querySelector(".stopped")?.textContent).toBe("Stopped.");
-    expect(answers[3].querySelector(".note")?.textContent).toBe("inference failed: out of memory");
+    // A failed answer in plain words; the saved reason only as a details line.
+    expect(answers[3].querySelector(".note")?.textContent).toBe(STATE_NOTES.failedWithoutReason);
+    expect(answers[3].querySelector("details .error-detail")?.textContent).toBe("inference failed: out of memory");
     expect(screen.element.querySelectorAll(".log [role=alert]")).toHaveLength(0);
     expect(STATE_NOTES.cancelled).toBe("Stopped.");
     // The newest answer failed: the model does not hold it, so nothing can be regenerated.
@@ -524,5 +575,93 @@ describe("the record card in the chat, and the check of answers", () => {
     screen.showConversation(conversation(summary(6, "Hi", 1), [message(1, "user", "Hi")]));
     await tick();
     expect(screen.element.querySelector(".record-card")).toBeNull();
+  });
+});
+
+describe("screen readers", () => {
+  const liveRegion = () => screen.element.querySelector(".visually-hidden[aria-live=polite]") as HTMLElement;
+
+  it("the conversation log is not a live region: a re-rendered paragraph is not read again", () => {
+    const log = screen.element.querySelector(".log") as HTMLElement;
+    // role=log is a polite live region by itself: each frame's re-rendered paragraph (and a
+    // reopened conversation, whole) would be read out again.
+    expect(log.getAttribute("role")).not.toBe("log");
+    expect(["off", null]).toContain(log.getAttribute("aria-live"));
+    expect(log.getAttribute("aria-label")).toBe("Conversation");
+  });
+
+  it("announces an answer in sentence-sized pieces, even when many sentences arrive at once", async () => {
+    void screen.ask("Explain");
+    await tick();
+    // Three sentences in one frame (a busy or hidden window renders them together).
+    backend.chat?.({ event: "token", data: "Your LDL is 160 mg/dL. That is above the range! Ask about it: " });
+    backend.chat?.({ event: "token", data: "your potassium is 6." });
+    expect(Array.from(liveRegion().children).map((p) => p.textContent)).toEqual(["Your LDL is 160 mg/dL.", "That is above the range!", "Ask about it:"]);
+    // "6." of "6.8" is not the end of a sentence.
+    backend.chat?.({ event: "token", data: "8 mmol/L.\n\n- Drink water\n- Rest" });
+    expect(Array.from(liveRegion().children).map((p) => p.textContent).slice(3)).toEqual(["your potassium is 6.8 mmol/L.", "Drink water"]);
+    backend.chat?.({ event: "done", data: stats });
+    expect(liveRegion().lastElementChild?.textContent).toBe("Rest");
+    for (const p of Array.from(liveRegion().children)) expect(p.textContent?.length ?? 0).toBeLessThan(40);
+    // A reopened conversation is not read out.
+    screen.showConversation(conversation(summary(4, "Q", 1), [message(1, "user", "Q"), message(2, "assistant", "A long saved answer. With sentences.")]));
+    expect(liveRegion().childElementCount).toBe(0);
+  });
+});
+
+describe("the voice button", () => {
+  const press = (type: string) => screen.micButton.dispatchEvent(new Event(type, { bubbles: true, cancelable: true }));
+
+  it("ends listening when the system takes the press away (pointercancel): the mic is never left live", async () => {
+    press("pointerdown");
+    await tick();
+    expect(backend.calls).toContain("voiceStart true");
+    expect(screen.micButton.getAttribute("aria-pressed")).toBe("true");
+    press("pointercancel");
+    await tick();
+    expect(backend.calls).toContain("voiceCancel");
+    backend.voice?.({ event: "error", data: { code: "cancelled", message: "cancelled" } });
+    expect(screen.micButton.getAttribute("aria-pressed")).toBe("false");
+    expect(screen.element.querySelector("[role=status]")?.textContent).toBe("");
+  });
+
+  it("a release before the microphone has opened still ends listening once it has", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      let open: () => void = () => {};
+      const started = new Promise<void>((r) => (open = r));
+      const real = backend.voiceStart.bind(backend);
+      backend.voiceStart = async (answer, onEvent) => { await started; return real(answer, onEvent); };
+      press("pointerdown");
+      vi.setSystemTime(Date.now() + 1000);
+      press("pointerup");
+      await tick();
+      expect(backend.calls.filter((c) => c.startsWith("voice"))).toEqual([]);
+      open();
+      await tick();
+      await tick();
+      expect(backend.calls.filter((c) => c.startsWith("voice"))).toEqual(["voiceStart true", "voiceStop"]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("follows the speech model's state: off while it loads or failed, on once it is loaded", () => {
+    const state = new ChatState({ llm: "loaded", asr: "loading" });
+    const s = new ChatScreen(backend, { autoSend: true, state }, () => {});
+    expect(s.micButton.disabled).toBe(true);
+    state.applyModelState({ state: "loaded", role: "asr", id: "whisper" });
+    expect(s.micButton.disabled).toBe(false);
+    state.applyModelState({ state: "failed", role: "asr", error: { code: "model.damaged", message: "bad header" } });
+    expect(s.micButton.disabled).toBe(true);
+    // The answer model loading: no sending, and the status line says why.
+    state.applyModelState({ state: "loading", role: "llm", id: "qwen" });
+    expect(s.sendButton.disabled).toBe(true);
+    expect(s.element.querySelector("[role=status]")?.textContent).toContain("Getting ready");
+    state.applyModelState({ state: "loaded", role: "llm", id: "qwen" });
+    expect(s.sendButton.disabled).toBe(false);
+    expect(s.element.querySelector("[role=status]")?.textContent).toBe("");
+    s.dispose();
+    expect(state.listenerCount).toBe(0);
   });
 });

@@ -3,6 +3,7 @@ import type { ConversationView } from "../../gen/bindings";
 import { ConversationsPanel, DELETE_TEXT, EMPTY_TEXT, exportName, type ConversationsHost } from "../src/conversations";
 import { start } from "../src/main";
 import { BackendError } from "../src/platform";
+import { ERROR_WORDS } from "../src/strings";
 import { conversation, FakeBackend, message, modelsView, summary } from "./fake";
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
@@ -44,7 +45,7 @@ beforeEach(async () => {
   backend = new FakeBackend(modelsView(true));
   backend.conversations = [
     summary(3, "What does a high LDL cholesterol mean?", NOW - 60 * 60 * 1000, { has_record: true, messages: 4 }),
-    summary(2, "", NOW - 26 * 60 * 60 * 1000, { messages: 0 }),
+    summary(2, "", NOW - 26 * 60 * 60 * 1000, { messages: 0, has_record: true }),
     summary(1, "Is a ferritin of 12 low?", new Date(2025, 2, 14, 9, 30).getTime(), { messages: 1 }),
   ];
   backend.current = 3;
@@ -66,7 +67,7 @@ describe("the conversations panel", () => {
     const meta = rows().map((r) => r.querySelector(".conv-meta")?.textContent);
     expect(meta[0]).toMatch(/^2:00\s?PM · 4 messages/);
     expect(meta[0]).toContain("Record");
-    expect(meta[1]).toBe("Yesterday · 0 messages");
+    expect(meta[1]).toBe("Yesterday · 0 messagesRecord");
     expect(meta[2]).toBe("Mar 14, 2025 · 1 message");
     // The conversation open in the chat is marked, for screen readers too.
     const current = panel.element.querySelectorAll("[aria-current=true]");
@@ -143,7 +144,7 @@ describe("the conversations panel", () => {
     (row(2).querySelector(".conv-open") as HTMLButtonElement).click();
     await settle();
     expect(host.log).toEqual([]);
-    expect(alert()).toBe("no conversation 2");
+    expect(alert()).toBe("This conversation no longer exists.");
   });
 
   it("starts a new conversation and goes back", async () => {
@@ -254,10 +255,22 @@ describe("the conversations panel", () => {
     expect(panel.element.querySelector("[role=status]")?.textContent).toContain("saved as a Markdown file");
   });
 
+  it("leaves out a conversation with nothing in it (a refused first question)", async () => {
+    backend.conversations = [summary(9, "", NOW - 1000, { messages: 0 }), ...backend.conversations];
+    backend.current = 9;
+    await panel.refresh();
+    expect(rows().map((r) => r.dataset.id)).toEqual(["3", "2", "1"]);
+    backend.conversations = [summary(9, "", NOW - 1000, { messages: 0 })];
+    await panel.refresh();
+    expect(rows()).toHaveLength(0);
+    expect(panel.element.textContent).toContain(EMPTY_TEXT);
+  });
+
   it("shows why the history cannot be used, instead of the list", async () => {
     backend.listError = new BackendError("history.not_a_database", "The conversation history file is not a Murmur history: it was left as it is, and nothing is saved now.");
     await panel.refresh();
-    expect(panel.element.querySelector("[role=alert]")?.textContent).toBe(backend.listError.message);
+    // In plain words: not the backend's message.
+    expect(panel.element.querySelector("[role=alert]")?.textContent).toBe(ERROR_WORDS["history.not_a_database"]);
     expect(rows()).toHaveLength(0);
     expect(panel.element.textContent).not.toContain(EMPTY_TEXT);
     // Once it can be read again, the list comes back and the message goes.

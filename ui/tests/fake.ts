@@ -2,7 +2,7 @@
 // is exercised end to end in the app window.)
 import type {
   AnswerCheck, ChatEvent, ConversationSummary, ConversationView, DownloadProgress, LabRow_Serialize, Message, ModelState,
-  ModelsView, RedFlags, Settings, VoiceTurnEvent,
+  ModelsView, RedFlags, SessionSnapshot, Settings, VoiceTurnEvent,
 } from "../../gen/bindings";
 import { type Backend, BackendError, type RecordInfo } from "../src/platform";
 
@@ -57,6 +57,9 @@ export class FakeBackend implements Backend {
   async regenerate(onEvent: (e: ChatEvent) => void) { this.calls.push("regenerate"); this.chat = onEvent; }
   async stop() { this.calls.push("stop"); }
   async newChat() { this.calls.push("newChat"); }
+  /** What the model holds (chat_snapshot). */
+  session: SessionSnapshot = { system_message: "", has_record: false, record_reduced: false, turns: [], cached_tokens: 0, n_ctx: 4096 };
+  async snapshot() { this.calls.push("snapshot"); return this.session; }
   async typing(text: string) { this.calls.push(`typing ${text}`); }
   async voiceStart(answer: boolean, onEvent: (e: VoiceTurnEvent) => void) {
     this.calls.push(`voiceStart ${answer}`);
@@ -83,11 +86,19 @@ export class FakeBackend implements Backend {
   async detachRecord() { this.calls.push("detach"); }
   async taskMessage(task: string) { return `TASK ${task}`; }
   async getSettings() { return { settings: this.settings, default_instructions: "Default.", problem: null }; }
-  async setSettings(s: Settings) { this.settings = s; return false; }
+  async setSettings(s: Settings) { this.calls.push("setSettings"); this.settings = s; return this.reloadOnSave; }
   async about() { return { version: "0.1.0", ggml: "0.26", cpu_features: "AVX2 = 1", default_threads: 2 }; }
   async pickTextFile() { return { name: "labs.txt", text: "LDL 160 mg/dL (ref < 100)" }; }
   async pickModelFile() { return "/tmp/model.gguf"; }
-  async onModelState(_cb: (s: ModelState) => void) { return () => {}; }
+  /** Who follows `model-state`; `emitModelState` sends one to each. */
+  modelStateListeners = new Set<(s: ModelState) => void>();
+  async onModelState(cb: (s: ModelState) => void) {
+    this.modelStateListeners.add(cb);
+    return () => { this.modelStateListeners.delete(cb); };
+  }
+  emitModelState(s: ModelState) { for (const cb of Array.from(this.modelStateListeners)) cb(s); }
+  /** What setSettings answers: whether the models must be loaded again. */
+  reloadOnSave = false;
   async listConversations(query: string | null) {
     this.calls.push(`list ${query}`);
     const gate = this.listGate;

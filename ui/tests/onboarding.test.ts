@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { DownloadProgress, ModelsView } from "../../gen/bindings";
 import { canChat, Onboarding } from "../src/onboarding";
 import { BackendError } from "../src/platform";
+import { ERROR_WORDS } from "../src/strings";
 import { FakeBackend, modelsView } from "./fake";
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
@@ -74,8 +75,10 @@ describe("first run", () => {
     d.reject(new BackendError("download.disk_full", "not enough free space: 1.1 GB needed, 0.4 GB free"));
     await tick();
     expect(row.dataset.state).toBe("failed");
-    expect(row.querySelector(".error")?.textContent).toContain("not enough free space");
+    // Plain words and what to do, with the figures of the backend's message as a details line.
+    expect(row.querySelector(".error")?.firstChild?.textContent).toBe(ERROR_WORDS["download.disk_full"]);
     expect(row.querySelector(".error")?.textContent).toContain("Free some space");
+    expect(row.querySelector(".error .error-detail")?.textContent).toBe("not enough free space: 1.1 GB needed, 0.4 GB free");
     expect(row.querySelector(".actions")?.textContent).toBe("Retry");
   });
 
@@ -214,7 +217,8 @@ describe("I already have a model file", () => {
     await tick();
     await tick();
     const status = o.element.querySelector("#onboarding-status")?.textContent ?? "";
-    expect(status).toContain("model.gguf is neither a GGUF language model nor a whisper.cpp model");
+    // The code in plain words with what to do; not the backend's message.
+    expect(status).toBe(ERROR_WORDS["import.not_a_model"]);
     expect(status).toContain("Choose a GGUF language model");
     expect(ready).toBe(0);
     expect(o.element.querySelector("button.primary")?.textContent).toBe("Download (1.3 GB)");

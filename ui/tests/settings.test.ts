@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { BackendError } from "../src/platform";
+import { ERROR_WORDS } from "../src/strings";
 import { DELETE_ALL_TEXT, SettingsScreen } from "../src/settings";
 import { FakeBackend, modelsView } from "./fake";
 
@@ -62,7 +63,7 @@ describe("settings", () => {
     await screen.open();
     (screen.element.querySelector('.plain li[data-id="my-llama"] button') as HTMLButtonElement).click();
     await tick();
-    expect(screen.element.querySelector("[role=status]")?.textContent).toBe("permission denied");
+    expect(screen.element.querySelector("[role=status]")?.textContent).toBe(ERROR_WORDS["store.io"]);
   });
 });
 
@@ -112,6 +113,27 @@ describe("your data", () => {
     await tick();
     await tick();
     expect(deleted).toBe(0);
-    expect(screen.element.querySelector("[role=alert]")?.textContent).toBe("The history cannot be written: the file is read-only.");
+    expect(screen.element.querySelector("[role=alert]")?.textContent).toBe(ERROR_WORDS["history.read_only"]);
+  });
+});
+
+describe("settings for every reader", () => {
+  it("names every field, the assistant's instructions included", async () => {
+    const screen = new SettingsScreen(new FakeBackend(modelsView(true)), () => {});
+    await screen.open();
+    document.body.replaceChildren(screen.element);
+    const name = (el: HTMLElement): string => {
+      const labelled = el.getAttribute("aria-labelledby");
+      if (labelled) return labelled.split(/\s+/).map((id) => document.getElementById(id)?.textContent ?? "").join(" ").trim();
+      if (el.getAttribute("aria-label")) return el.getAttribute("aria-label") ?? "";
+      const labels = (el as HTMLInputElement).labels;
+      return labels ? Array.from(labels).map((l) => l.textContent ?? "").join(" ").trim() : "";
+    };
+    const fields = Array.from(screen.element.querySelectorAll<HTMLElement>("input, select, textarea"));
+    expect(fields.length).toBeGreaterThanOrEqual(7);
+    expect(fields.filter((f) => !name(f)).map((f) => f.id || f.outerHTML)).toEqual([]);
+    const instructions = screen.element.querySelector("#instructions") as HTMLTextAreaElement;
+    expect(name(instructions)).toMatch(/instructions/i);
+    expect(document.getElementById(instructions.getAttribute("aria-describedby") ?? "")?.textContent).toBeTruthy();
   });
 });
