@@ -39,7 +39,11 @@ pub fn ensure_microphone<R: Runtime>(app: &AppHandle<R>) -> Result<(), EngineErr
 }
 
 /// Creates the app's directories and keeps them out of device backups.
+/// The data folder (settings, history) is owner-only ([`murmur_engine::private_fs`]).
 pub fn prepare_data_dirs<R: Runtime>(app: &AppHandle<R>, dirs: &AppDirs) {
+    if let Err(e) = murmur_engine::private_fs::create_dir(&dirs.data) {
+        tracing::warn!("cannot create {}: {e}", dirs.data.display());
+    }
     for dir in [&dirs.data, &dirs.models] {
         if let Err(e) = std::fs::create_dir_all(dir) {
             tracing::warn!("cannot create {}: {e}", dir.display());

@@ -25,6 +25,9 @@ const OUT = env("MURMUR_E2E_OUT");
 const SPEECH = env("MURMUR_TEST_SPEECH");
 const OFFLINE = process.env.MURMUR_E2E_OFFLINE === "1";
 const PORT = 4444 + Math.floor(Math.random() * 1000);
+// run.sh's limit for the whole run (timeout 1200).
+const RUN_LIMIT_S = 1200;
+const started = Date.now();
 mkdirSync(OUT, { recursive: true });
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -104,6 +107,13 @@ before(async () => {
 });
 
 after(async () => {
+  // Each limit should hold on a machine twice as slow as this one: name the waits that used
+  // more than half of theirs (a limit to raise, or a step that became slow).
+  if (s) {
+    const slowest = s.waits.reduce((m, w) => Math.max(m, w.ms / w.limit), 0);
+    console.log(`e2e headroom: ${s.waits.length} waits, the slowest used ${(slowest * 100).toFixed(0)}% of its limit; run ${((Date.now() - started) / 1000).toFixed(0)} s of the ${RUN_LIMIT_S} s limit`);
+    for (const w of s.tight()) console.log(`e2e headroom: TIGHT ${w.ms} of ${w.limit} ms: ${w.what.slice(0, 120)}`);
+  }
   await s?.quit();
   driver?.kill();
   server?.close();

@@ -9,6 +9,18 @@ export class Session {
   constructor(base, id) {
     this.base = base;
     this.id = id;
+    /** Every wait's time and limit: a limit must hold on a machine twice as slow. */
+    this.waits = [];
+  }
+
+  /** Records a finished wait (what, how long it took, its limit). */
+  took(what, start, timeoutMs) {
+    this.waits.push({ what, ms: Date.now() - start, limit: timeoutMs });
+  }
+
+  /** The waits that used more than `share` of their limit, slowest share first. */
+  tight(share = 0.5) {
+    return this.waits.filter((w) => w.ms > w.limit * share).sort((a, b) => b.ms / b.limit - a.ms / a.limit);
   }
 
   static async start(port, application) {
@@ -52,10 +64,14 @@ export class Session {
 
   /** Waits for an element (and returns it). */
   async wait(css, timeoutMs = 30_000) {
-    const deadline = Date.now() + timeoutMs;
+    const start = Date.now();
+    const deadline = start + timeoutMs;
     while (Date.now() < deadline) {
       const found = await this.findAll(css);
-      if (found.length) return found[0];
+      if (found.length) {
+        this.took(css, start, timeoutMs);
+        return found[0];
+      }
       await sleep(150);
     }
     throw new Error(`no ${css} within ${timeoutMs} ms`);
@@ -68,11 +84,15 @@ export class Session {
 
   /** Polls a page expression until it is truthy; returns its value. */
   async until(body, timeoutMs = 30_000, ...args) {
-    const deadline = Date.now() + timeoutMs;
+    const start = Date.now();
+    const deadline = start + timeoutMs;
     let v;
     while (Date.now() < deadline) {
       v = await this.exec(body, ...args);
-      if (v) return v;
+      if (v) {
+        this.took(body, start, timeoutMs);
+        return v;
+      }
       await sleep(150);
     }
     throw new Error(`timed out (${timeoutMs} ms) waiting for: ${body}`);

@@ -29,6 +29,7 @@ pub mod ggml;
 pub mod llm;
 pub mod models;
 pub mod platform;
+pub mod private_fs;
 pub mod prompts;
 pub mod records;
 pub mod settings;

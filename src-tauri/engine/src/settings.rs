@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Coded, ErrorCode};
+
+/// The context sizes a person may choose (the settings screen, the CLI's `--ctx`).
+pub const CONTEXT_TOKENS: std::ops::RangeInclusive<u32> = 512..=32_768;
 use crate::llm::{SamplingParams, SessionOptions};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -88,18 +91,23 @@ impl Settings {
         }
     }
 
-    /// Validates, then writes atomically (temporary file, fsync, rename).
+    /// Validates, then writes atomically (temporary file, fsync, rename), readable by the owner
+    /// only, in a folder only the owner may enter ([`crate::private_fs`]).
     pub fn save(&self, path: &Path) -> Result<(), SettingsError> {
         self.validate()?;
         let write = |e: &dyn std::fmt::Display| SettingsError::Write { path: path.to_path_buf(), message: e.to_string() };
         let json = serde_json::to_string_pretty(self).map_err(|e| write(&e))?;
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| write(&e))?;
+            if !dir.as_os_str().is_empty() {
+                crate::private_fs::create_dir(dir).map_err(|e| write(&e))?;
+            }
         }
         let tmp = path.with_extension("json.tmp");
+        // A leftover temporary file would keep its permissions: start from none.
+        let _ = std::fs::remove_file(&tmp);
         {
             use std::io::Write;
-            let mut f = std::fs::File::create(&tmp).map_err(|e| write(&e))?;
+            let mut f = crate::private_fs::new_file().open(&tmp).map_err(|e| write(&e))?;
             f.write_all(json.as_bytes()).and_then(|()| f.sync_all()).map_err(|e| write(&e))?;
         }
         std::fs::rename(&tmp, path).map_err(|e| write(&e))
@@ -110,7 +118,7 @@ impl Settings {
         if !(0.0..=1.5).contains(&self.temperature) || self.temperature.is_nan() {
             return bad(format!("temperature {} is outside 0 to 1.5", self.temperature));
         }
-        if !(512..=32_768).contains(&self.n_ctx) {
+        if !CONTEXT_TOKENS.contains(&self.n_ctx) {
             return bad(format!("context size {} is outside 512 to 32,768 tokens", self.n_ctx));
         }
         if self.threads.is_some_and(|t| !(1..=64).contains(&t)) {
@@ -162,5 +170,26 @@ mod tests {
         let bad = Settings { n_ctx: 100, ..Settings::default() };
         assert_eq!(bad.save(&path).expect_err("invalid").code(), ErrorCode::SettingsInvalid);
         assert!(!path.with_extension("json.tmp").exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_settings_and_their_folder_are_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).expect("metadata").permissions().mode() & 0o777;
+        let tmp = tempfile::tempdir().expect("tmp");
+        let dir = tmp.path().join("data");
+        let path = dir.join("settings.json");
+        Settings::default().save(&path).expect("save");
+        assert_eq!(mode(&path), 0o600, "the settings file");
+        assert_eq!(mode(&dir), 0o700, "the data folder");
+        // A file and folder written by an older version, readable by all: closed on save.
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        std::fs::write(path.with_extension("json.tmp"), "left over").expect("tmp");
+        std::fs::set_permissions(path.with_extension("json.tmp"), std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        Settings::default().save(&path).expect("save");
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(&dir), 0o700);
     }
 }

@@ -85,6 +85,22 @@ fn transcribe_and_its_errors() {
 }
 
 #[test]
+fn a_context_size_out_of_range_is_a_clear_error_not_a_panic() {
+    for ctx in ["4", "7", "0", "511", "40000", "many"] {
+        let out = murmur().args(["--ctx", ctx, "ask", "Say hello.", "--greedy", "--max-tokens", "4"]).output().expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "--ctx {ctx}: a usage error\n{stderr}");
+        assert!(!stderr.contains("panicked"), "--ctx {ctx}: {stderr}");
+        assert!(stderr.contains("--ctx") && stderr.contains("512 to 32768") || stderr.contains("not a number"), "--ctx {ctx}: {stderr}");
+    }
+    // The smallest is accepted: an answer, or (if the system prompt leaves no room in it) the
+    // session's own clear error, never a panic.
+    let out = murmur().args(["--ctx", "512", "ask", "Say hello.", "--greedy", "--max-tokens", "4"]).output().expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(matches!(out.status.code(), Some(0 | 1)) && !stderr.contains("panicked"), "{:?}: {stderr}", out.status);
+}
+
+#[test]
 fn chat_keeps_the_conversation_and_reuses_the_cache() {
     let mut child = murmur()
         .args(["chat", "--greedy", "--max-tokens", "24", "--stats"])

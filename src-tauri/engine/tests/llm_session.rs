@@ -9,6 +9,8 @@ use murmur_engine::llm::{
 };
 use murmur_engine::CancelToken;
 
+use common::near_tie::{assert_same_up_to_near_tie, Greedy};
+
 fn model() -> LlmModel {
     LlmModel::load(&common::llm_path()).expect("load the test model")
 }
@@ -142,6 +144,7 @@ fn follow_up_reuses_the_kv_cache_and_matches_a_fresh_session() {
     let sampling = greedy(48);
 
     let mut warm = ChatSession::new(&m, &options(4096)).expect("session");
+    warm.keep_margins(true);
     let (_, s1) = ask(&mut warm, q1, &sampling);
     let warm_prompt = warm.prompt_token_ids(q2).expect("prompt");
     let (p2, s2) = ask(&mut warm, q2, &sampling);
@@ -156,20 +159,24 @@ fn follow_up_reuses_the_kv_cache_and_matches_a_fresh_session() {
 
     // A fresh session given the same conversation reads exactly the same tokens, all of them.
     let mut cold = ChatSession::new(&m, &options(4096)).expect("session");
+    cold.keep_margins(true);
     cold.restore_exact(warm.exact_history()[..1].to_vec());
     assert_eq!(cold.prompt_token_ids(q2).expect("prompt"), warm_prompt, "a fresh session must read the very tokens the warm one has cached");
     let (c2, cs2) = ask(&mut cold, q2, &sampling);
     eprintln!("turn 2 without reuse: {cs2:?}");
     assert_eq!(cs2.reused_tokens, 0);
     assert_eq!(cs2.prompt_tokens, s2.prompt_tokens);
-    // The greedy answers agree. Not necessarily to the last token: the warm cache holds the
-    // first answer as computed one token at a time, the fresh one computes it in one batch,
-    // and llama.cpp's CPU kernels for the two shapes round differently (on a CPU without
-    // AVX-512 a 48-token answer here diverged at its 40th token, "blood sample?" / "blood?").
-    // What reuse must not change is what the model reads; that is checked exactly above.
-    let (a, b) = (text(&p2), text(&c2));
-    let same = a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count();
-    assert!(same >= 40 || a == b, "the answers part after {same} characters:\n{a:?}\n{b:?}");
+    // The greedy answers agree up to a near tie: the warm cache holds the first answer as
+    // computed one token at a time, the fresh one computes it in one batch, and llama.cpp's
+    // CPU kernels for the two shapes round differently (on a CPU without AVX-512 a 48-token
+    // answer here diverged at its 40th token, "blood sample?" / "blood?"). What reuse must not
+    // change is what the model reads; that is checked exactly above.
+    let last = |s: &ChatSession<'_>| Greedy {
+        ids: s.exact_history().last().and_then(|t| t.answer_tokens.clone()).expect("ids"),
+        margins: s.last_margins().to_vec(),
+    };
+    assert_same_up_to_near_tie("a follow-up with reuse and without", &last(&warm), &last(&cold));
+    assert!(!text(&p2).trim().is_empty() && !text(&c2).trim().is_empty());
     eprintln!(
         "turn-2 time to first token: with reuse {:.0} ms, without {:.0} ms",
         s2.ttft_ms.unwrap_or(f64::NAN),

@@ -6,7 +6,9 @@
 //! bytes, and a SHA-256 of all of it. Written to a temporary file, synced and renamed (a kill
 //! leaves the old file or the new one). A file that is truncated, damaged, from another model
 //! or another context size is ignored (and removed), never loaded. The folder is bounded: the
-//! least recently used files go first.
+//! least recently used files go first. A temporary file left by a kill mid-write counts
+//! towards the bound until it is removed: when the folder is opened, if it is old enough not
+//! to be another process's write in progress, or by eviction like any other file.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -17,6 +19,12 @@ use sha2::{Digest, Sha256};
 use super::ConversationId;
 
 const MAGIC: &[u8; 8] = b"MURMURKV";
+/// The ending of a state being written (`conversation-<id>.kv.tmp`).
+const TMP_SUFFIX: &str = ".kv.tmp";
+/// A temporary file older than this when the folder is opened was left by a kill (a save
+/// takes seconds at most); a younger one may be a write in progress in another process (the
+/// CLI and the app can share a data folder).
+const ORPHAN_AGE: std::time::Duration = std::time::Duration::from_secs(600);
 const VERSION: u32 = 1;
 
 /// A sequence's state and what it holds.
@@ -104,8 +112,23 @@ pub struct KvCacheDir {
 }
 
 impl KvCacheDir {
+    /// The folder `dir` (created on the first save), bounded to `max_bytes`. Temporary files
+    /// that a kill left behind in it are removed now.
     pub fn new(dir: impl Into<PathBuf>, max_bytes: u64) -> Self {
-        Self { dir: dir.into(), max_bytes }
+        let kv = Self { dir: dir.into(), max_bytes };
+        kv.remove_orphans(ORPHAN_AGE);
+        kv
+    }
+
+    /// Removes temporary files last written more than `age` ago.
+    fn remove_orphans(&self, age: std::time::Duration) {
+        let now = SystemTime::now();
+        for (path, _, written) in self.files() {
+            let old = now.duration_since(written).is_ok_and(|d| d >= age);
+            if is_tmp(&path) && old && std::fs::remove_file(&path).is_ok() {
+                tracing::debug!("removed a KV-cache file left half-written");
+            }
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -130,7 +153,7 @@ impl KvCacheDir {
         std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
         builder.create(&self.dir)?;
         let path = self.path(id);
-        let tmp = path.with_extension("kv.tmp");
+        let tmp = tmp_path(&path);
         let bytes = state.encode();
         if bytes.len() as u64 > self.max_bytes {
             // Larger than the whole bound: not kept (and no other file evicted for it).
@@ -186,7 +209,7 @@ impl KvCacheDir {
     /// Removes conversation `id`'s file (with any temporary file).
     pub fn remove(&self, id: ConversationId) -> std::io::Result<()> {
         let path = self.path(id);
-        for p in [path.with_extension("kv.tmp"), path] {
+        for p in [tmp_path(&path), path] {
             match std::fs::remove_file(&p) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -204,12 +227,13 @@ impl KvCacheDir {
         }
     }
 
-    /// The folder's cache files with size and last use, least recently used first.
+    /// The folder's cache files (temporary ones included) with size and last use, least
+    /// recently used first.
     pub fn files(&self) -> Vec<(PathBuf, u64, SystemTime)> {
         let Ok(entries) = std::fs::read_dir(&self.dir) else { return Vec::new() };
         let mut files: Vec<_> = entries
             .flatten()
-            .filter(|e| e.path().extension().is_some_and(|x| x == "kv"))
+            .filter(|e| e.path().extension().is_some_and(|x| x == "kv") || is_tmp(&e.path()))
             .filter_map(|e| {
                 let m = e.metadata().ok()?;
                 Some((e.path(), m.len(), m.modified().unwrap_or(SystemTime::UNIX_EPOCH)))
@@ -236,6 +260,17 @@ impl KvCacheDir {
             }
         }
     }
+}
+
+/// The temporary file a state of `path` is written to before it is renamed.
+fn tmp_path(path: &Path) -> PathBuf {
+    let mut name = path.file_stem().unwrap_or_default().to_os_string();
+    name.push(TMP_SUFFIX);
+    path.with_file_name(name)
+}
+
+fn is_tmp(path: &Path) -> bool {
+    path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(TMP_SUFFIX))
 }
 
 #[cfg(test)]
@@ -304,5 +339,36 @@ mod tests {
         assert!(!kv.path(1).exists());
         kv.clear().expect("clear");
         assert!(!dir.path().exists() || kv.files().is_empty());
+    }
+
+    #[test]
+    fn half_written_files_count_towards_the_bound_and_are_removed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let kv = KvCacheDir::new(dir.path(), 4_500);
+        kv.save(1, &state(20, 1)).expect("save");
+        // A kill mid-write of conversation 2 left its temporary file (~2 KB), an hour ago.
+        let orphan = tmp_path(&kv.path(2));
+        assert_eq!(orphan.file_name().and_then(|n| n.to_str()), Some("conversation-2.kv.tmp"));
+        std::fs::write(&orphan, vec![0u8; 2_000]).expect("write");
+        let hour_ago = SystemTime::now() - std::time::Duration::from_secs(3600);
+        std::fs::File::options().write(true).open(&orphan).expect("open").set_modified(hour_ago).expect("mtime");
+        let size = std::fs::metadata(kv.path(1)).expect("meta").len();
+        assert_eq!(kv.total_bytes(), size + 2_000, "the orphan is counted");
+        // Saving another file evicts the oldest first: the orphan, not conversation 1.
+        kv.save(3, &state(20, 3)).expect("save");
+        assert!(!orphan.exists(), "the orphan was evicted first");
+        assert!(kv.path(1).exists() && kv.path(3).exists());
+        // Opening the folder removes an old orphan, and leaves a fresh one (a write in progress
+        // elsewhere) and the states alone.
+        std::fs::write(&orphan, b"old").expect("write");
+        std::fs::File::options().write(true).open(&orphan).expect("open").set_modified(hour_ago).expect("mtime");
+        let fresh = tmp_path(&kv.path(4));
+        std::fs::write(&fresh, b"in progress").expect("write");
+        let reopened = KvCacheDir::new(dir.path(), 4_500);
+        assert!(!orphan.exists(), "removed when the folder is opened");
+        assert!(fresh.exists(), "a write that may be in progress is left");
+        assert!(reopened.load(1, &[7; 32], 4096).is_some() && reopened.load(3, &[7; 32], 4096).is_some());
+        reopened.remove(4).expect("remove");
+        assert!(!fresh.exists(), "removing a conversation removes its temporary file");
     }
 }

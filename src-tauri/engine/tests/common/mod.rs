@@ -2,6 +2,7 @@
 //! `tests/fixtures/setup.sh` (called by `scripts/test.sh`) fetches them and exports the paths.
 #![allow(dead_code)]
 
+pub mod near_tie;
 pub mod server;
 
 use std::path::PathBuf;
@@ -66,6 +67,8 @@ pub fn word_errors(reference: &[String], hypothesis: &[String]) -> usize {
     prev[hypothesis.len()]
 }
 
+/// The `murmur` command-line tool (built with the default `cli` feature).
+#[cfg(feature = "cli")]
 pub fn murmur_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_murmur"))
 }

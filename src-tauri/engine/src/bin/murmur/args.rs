@@ -27,8 +27,8 @@ pub struct Cli {
     /// Inference threads (default: performance cores).
     #[arg(long, global = true, env = "MURMUR_THREADS")]
     pub threads: Option<usize>,
-    /// Context window in tokens.
-    #[arg(long, global = true, default_value_t = 4096)]
+    /// Context window in tokens (512 to 32,768).
+    #[arg(long, global = true, default_value_t = 4096, value_parser = parse_ctx)]
     pub ctx: u32,
     /// Print per-turn statistics to stderr.
     #[arg(long, global = true)]
@@ -452,5 +452,16 @@ impl Cli {
     /// Threads for inference: `--threads` / `MURMUR_THREADS`, else the platform's default.
     pub fn thread_count(&self) -> usize {
         self.threads.filter(|n| *n > 0).unwrap_or_else(murmur_engine::platform::default_threads)
+    }
+}
+
+/// `--ctx`: a whole number of tokens within [`murmur_engine::settings::CONTEXT_TOKENS`].
+fn parse_ctx(s: &str) -> Result<u32, String> {
+    let range = murmur_engine::settings::CONTEXT_TOKENS;
+    let n: u32 = s.trim().parse().map_err(|_| format!("{s:?} is not a number of tokens"))?;
+    if range.contains(&n) {
+        Ok(n)
+    } else {
+        Err(format!("a context of {n} tokens is outside {} to {} tokens", range.start(), range.end()))
     }
 }
