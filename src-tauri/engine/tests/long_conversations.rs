@@ -73,7 +73,7 @@ fn grown_past_the_context(kv_q8: bool) {
     let n_ctx = 1024;
     let mut s = ChatSession::new(&m, &options(n_ctx, kv_q8)).expect("session");
     s.set_system_prompt(Some(INSTRUCTIONS));
-    let mut history: Vec<Turn> = (0..9).map(filler).collect();
+    let mut history: Vec<Turn> = (0..12).map(filler).collect();
     history.push(colour_turn());
     s.restore_history(history);
     let max_tokens = 32;
