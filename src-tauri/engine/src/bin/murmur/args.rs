@@ -94,6 +94,9 @@ pub enum Command {
     /// Saved conversations: follow-up time to first token in the session, after a restart
     /// with the saved KV cache and without it; save and load times.
     BenchHistory(BenchHistoryArgs),
+    /// Long conversations: a follow-up's time to first token right after the context filled
+    /// and the oldest turns were dropped, against a normal follow-up.
+    BenchTrim(BenchTrimArgs),
     /// Peak memory with both models loaded and used, and the machine's memory bandwidth.
     BenchMemory,
     /// Saved conversations: list, show, export, remove.
@@ -301,6 +304,13 @@ pub struct BenchHistoryArgs {
     #[arg(long, default_value_t = 256)]
     pub answer_tokens: usize,
     /// Runs per figure (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchTrimArgs {
+    /// Conversations filled to the trim (the median of each figure is reported).
     #[arg(long, default_value_t = 3)]
     pub runs: usize,
 }

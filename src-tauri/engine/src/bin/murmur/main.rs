@@ -4,6 +4,7 @@
 mod args;
 mod bench;
 mod bench_history;
+mod bench_trim;
 mod chat;
 mod history;
 mod models;
@@ -30,6 +31,7 @@ fn main() -> ExitCode {
         Command::BenchVoice(a) => bench::voice(&cli, a),
         Command::BenchLlm(a) => bench::llm(&cli, a),
         Command::BenchHistory(a) => bench_history::run(&cli, a),
+        Command::BenchTrim(a) => bench_trim::run(&cli, a),
         Command::BenchMemory => bench::memory(&cli),
         Command::History(c) => history::run(&cli, c),
         Command::Record(c) => records::run(c),
