@@ -10,9 +10,12 @@ import * as __TAURI_EVENT from "@tauri-apps/api/event";
 export const commands = {
 	/**  Asks `text`; the answer streams on `events` and ends with `done` or `error`. */
 	chatSend: (text: string, events: Channel<ChatEvent_Deserialize>) => typedError<null, EngineError>(__TAURI_INVOKE("chat_send", { text, events })),
-	/**  Stops the answer in progress, at once (also while the question is being read). */
+	/**
+	 *  Stops the answer in progress at once (also while the question is being read), the voice
+	 *  turn and the reading of a record.
+	 */
 	chatStop: () => typedError<null, EngineError>(__TAURI_INVOKE("chat_stop")),
-	/**  Asks the last question again (its answer is replaced). */
+	/**  Asks the last question again; its answer is replaced once the new one exists. */
 	chatRegenerate: (events: Channel<ChatEvent_Deserialize>) => typedError<null, EngineError>(__TAURI_INVOKE("chat_regenerate", { events })),
 	/**
 	 *  Starts a new conversation (the record and the instructions stay; it is saved with its
@@ -22,10 +25,9 @@ export const commands = {
 	/**  The conversation as the model holds it. */
 	chatSnapshot: () => typedError<SessionSnapshot, EngineError>(__TAURI_INVOKE("chat_snapshot")),
 	/**
-	 *  The person is typing `text`: the model reads its complete words now (after the
-	 *  conversation so far), so that a question costs only its last words when it is sent. Nothing
-	 *  is said, kept or saved; a question that turns out different is read again from its first
-	 *  difference. Ignored while an answer is being written or no model is loaded.
+	 *  The person is typing `text`: the model reads its finished words now, so that a question
+	 *  costs only its last words when it is sent. Nothing is said, kept or saved. Ignored while an
+	 *  answer is being written or no model is loaded. Quick: it only queues the reading.
 	 */
 	chatTyping: (text: string) => typedError<null, EngineError>(__TAURI_INVOKE("chat_typing", { text })),
 	/**
@@ -34,7 +36,7 @@ export const commands = {
 	 */
 	conversationsList: (query: string | null) => typedError<ConversationSummary_Serialize[], EngineError>(__TAURI_INVOKE("conversations_list", { query })),
 	/**  The conversation open in the chat (`None`: a new one, saved with its first question). */
-	conversationCurrent: () => __TAURI_INVOKE<number | null>("conversation_current"),
+	conversationCurrent: () => typedError<number | null, EngineError>(__TAURI_INVOKE("conversation_current")),
 	/**
 	 *  Opens a saved conversation in the chat: the model gets its record and turns back, and its
 	 *  saved KV cache if it matches the loaded model (otherwise the next question reads it again).
@@ -77,18 +79,23 @@ export const commands = {
 	 *  web view cannot name any other path.
 	 */
 	modelsImport: (path: string, reference: boolean) => typedError<Imported, EngineError>(__TAURI_INVOKE("models_import", { path, reference })),
-	/**  Deletes a downloaded or imported model (never a file imported by reference). */
+	/**
+	 *  Deletes a downloaded or imported model (never a file imported by reference); a loaded one
+	 *  is unloaded first.
+	 */
 	modelsRemove: (id: string) => typedError<null, EngineError>(__TAURI_INVOKE("models_remove", { id })),
 	/**
-	 *  Loads the chosen language and speech models (replacing loaded ones). Broadcasts
-	 *  `ModelState`; returns what was loaded.
+	 *  Loads the chosen language and speech models (replacing loaded ones; the open conversation
+	 *  goes on in the new model). `model-state` events tell the window; returns what is loaded.
+	 *  The speech model is optional: typing works without it, and its event says why the mic is
+	 *  off.
 	 */
 	modelsLoad: () => typedError<ModelsView_Serialize, EngineError>(__TAURI_INVOKE("models_load")),
 	/**
 	 *  Attaches `text` and reads it into the model now; returns what the parser read of it (the
 	 *  results, the red flags) and whether the model reads only part of it. A record too long
-	 *  for the context even reduced to its results is refused with `llm.record_too_long` (and
-	 *  stays detached).
+	 *  for the context even reduced to its results is refused with `llm.record_too_long` (the
+	 *  record attached before stays).
 	 */
 	recordAttach: (text: string) => typedError<RecordInfo_Serialize, EngineError>(__TAURI_INVOKE("record_attach", { text })),
 	recordDetach: () => typedError<null, EngineError>(__TAURI_INVOKE("record_detach")),
@@ -99,14 +106,13 @@ export const commands = {
 	/**
 	 *  Checks an answer after it has streamed: numbers not found in the record or in what the
 	 *  person wrote, statuses that contradict the computed ones, dose- and diagnosis-like
-	 *  phrases. Without a record only the phrases are checked (there is nothing to hold numbers
-	 *  against).
+	 *  phrases.
 	 */
 	answerCheck: (answer: string) => typedError<AnswerCheck, EngineError>(__TAURI_INVOKE("answer_check", { answer })),
 	settingsGet: () => typedError<SettingsView_Serialize, EngineError>(__TAURI_INVOKE("settings_get")),
 	/**
 	 *  Saves the settings. Returns whether the models must be loaded again for them to apply
-	 *  (context size, threads, another model).
+	 *  (context size, threads, another model); the instructions apply at once.
 	 */
 	settingsSet: (settings: Settings_Deserialize) => typedError<boolean, EngineError>(__TAURI_INVOKE("settings_set", { settings })),
 	appAbout: () => __TAURI_INVOKE<AboutView>("app_about"),

@@ -28,7 +28,7 @@ pub fn builder() -> Builder<Wry> {
             voice::voice_start::<Wry>,
             voice::voice_stop,
             voice::voice_cancel,
-            models::models_list,
+            models::models_list::<Wry>,
             models::models_download,
             models::models_cancel_download,
             models::models_import::<Wry>,

@@ -47,7 +47,7 @@ fn collect() -> (Channel<ChatEvent>, Receiver<serde_json::Value>) {
 
 /// Runs an async command to its end (as the window's IPC does, off the main thread).
 fn run<T>(f: impl std::future::Future<Output = T>) -> T {
-    run(f)
+    tauri::async_runtime::block_on(f)
 }
 
 fn until_end(rx: &Receiver<serde_json::Value>) -> Vec<serde_json::Value> {
@@ -141,7 +141,7 @@ fn load_ask_stop_and_the_errors_the_ui_switches_on() {
     assert!(!info.reduced);
     assert_eq!(run(records::record_current(state.clone())).expect("current"), Some(info));
     // An answer is checked against the attached record.
-    let check = records::answer_check(state.clone(), "Your LDL of 160 mg/dL is within the normal range; take 20 mg of a statin.".into()).expect("check");
+    let check = run(records::answer_check(state.clone(), "Your LDL of 160 mg/dL is within the normal range; take 20 mg of a statin.".into())).expect("check");
     let kinds: Vec<_> = check.issues.iter().map(|i| i.kind).collect();
     use murmur_engine::records::IssueKind;
     assert_eq!(kinds, vec![IssueKind::Contradiction, IssueKind::Dose, IssueKind::UnmatchedNumber], "{check:?}");

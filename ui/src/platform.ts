@@ -135,7 +135,7 @@ export async function tauriBackend(): Promise<Backend> {
     },
     onModelState: async (cb) => events.modelState.listen((e) => cb(e.payload)),
     listConversations: (query) => call(commands.conversationsList(query)),
-    currentConversation: () => commands.conversationCurrent(),
+    currentConversation: () => call(commands.conversationCurrent()),
     openConversation: (id) => call(commands.conversationOpen(id)),
     renameConversation: (id, title) => run(commands.conversationRename(id, title)),
     deleteConversation: (id) => run(commands.conversationDelete(id)),

@@ -212,7 +212,7 @@ fn a_record_too_long_leaves_the_previous_record_in_the_model_and_the_history() {
     assert_eq!(err.code, ErrorCode::RecordTooLong, "{err:?}");
     let snapshot = f.chat.snapshot().expect("snapshot");
     assert!(snapshot.has_record && snapshot.system_message.contains(short), "the model still reads the earlier record");
-    assert!(f.chat.record_current().is_some_and(|r| !r.parsed.results.is_empty()));
+    assert!(f.chat.record_current().is_some_and(|r| !r.parsed.rows.is_empty()));
     assert_eq!(f.store.db.get(id).expect("saved").record.as_deref(), Some(short));
     let (_, events) = ask(&f.chat, "And sodium?", 8);
     done(&events);

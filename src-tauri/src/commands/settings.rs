@@ -42,8 +42,8 @@ pub async fn settings_set(state: State<'_, AppState>, settings: Settings) -> Cmd
     let before = std::mem::replace(&mut *lock(&state.settings), settings.clone());
     *lock(&state.settings_problem) = None;
     if before.instructions != settings.instructions {
-        let chat = state.chat.clone();
-        blocking(move || chat.set_instructions(settings.instructions.clone())).await?;
+        let (chat, instructions) = (state.chat.clone(), settings.instructions.clone());
+        blocking(move || chat.set_instructions(instructions)).await?;
     }
     let reload = state.chat.llm_spec().is_some_and(|loaded| {
         let wanted = settings.session_options();

@@ -91,4 +91,9 @@ impl AsrWorker {
     pub fn client(&self) -> AsrClient {
         AsrClient { client: self.worker.client(), audio_layers: self.info.n_audio_layer }
     }
+
+    /// Whether the thread is still running.
+    pub fn is_alive(&self) -> bool {
+        self.worker.is_alive()
+    }
 }
