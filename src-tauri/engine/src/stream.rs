@@ -66,11 +66,11 @@ impl<T: StreamEvent> Sink<T> {
         };
         let mut held = Some(held);
         self.deliver = Some(Box::new(move |event: T| {
-            let terminal = event.is_terminal();
-            deliver(event);
-            if terminal {
+            // Released before the last event goes out: whoever hears it may start again at once.
+            if event.is_terminal() {
                 held.take();
             }
+            deliver(event);
         }));
         self
     }

@@ -81,7 +81,8 @@ fn views(f: &Fixture) -> (Vec<Turn>, Vec<Turn>) {
     (model, saved.turns(&tokens).into_iter().map(|t| t.turn).collect())
 }
 
-/// The language model threads alive in this process.
+/// The language model's threads alive in this process (its worker, and ggml's pool threads,
+/// which inherit the worker's name).
 fn llm_threads() -> usize {
     std::fs::read_dir("/proc/self/task")
         .map(|tasks| tasks.filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok()).filter(|name| name.trim() == "murmur-llm").count())
@@ -242,6 +243,9 @@ fn a_failed_database_write_is_reported_once_with_its_own_words() {
 fn two_quick_model_loads_never_hold_two_models_and_a_crashed_model_is_loaded_again() {
     let f = fixture(2048);
     ask(&f.chat, "In one sentence: what is HDL?", 12);
+    // One loaded model's threads (its worker and ggml's pool, which inherits the name).
+    let one_model = llm_threads();
+    assert!(one_model >= 1);
     let most = Arc::new(Mutex::new(0usize));
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let sampler = {
@@ -268,7 +272,7 @@ fn two_quick_model_loads_never_hold_two_models_and_a_crashed_model_is_loaded_aga
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     sampler.join().expect("sampler");
-    assert_eq!(*most.lock().expect("most"), 1, "at most one language model in memory at a time");
+    assert!(*most.lock().expect("most") <= one_model, "at most one language model in memory at a time: {} threads seen, {one_model} for one model", most.lock().expect("most"));
     assert_eq!(f.chat.snapshot().expect("snapshot").turns.len(), 1, "the conversation followed both loads");
 
     // The model thread panics (a bug): the next question loads it again and goes on.

@@ -110,7 +110,9 @@ impl Controller {
     /// The open conversation's id (`None`: a new one, not saved yet). Waits for the last
     /// answer's saving to settle (a refused first question leaves no conversation).
     pub fn current(&self) -> Option<ConversationId> {
-        self.settle_previous();
+        if !self.busy.answering() {
+            self.settle_previous();
+        }
         lock(&self.open).conversation
     }
 
@@ -126,6 +128,7 @@ impl Controller {
 
     /// The conversation as the model holds it.
     pub fn snapshot(&self) -> Result<SessionSnapshot, EngineError> {
+        self.settle_previous();
         self.llm()?.snapshot().map_err(coded)
     }
 
@@ -484,11 +487,18 @@ impl Controller {
         let after = *lock(&self.idle_save_after);
         let weak = Arc::downgrade(self);
         let spawned = std::thread::Builder::new().name("murmur-idle-save".into()).spawn(move || {
-            std::thread::sleep(after);
-            let Some(this) = weak.upgrade() else { return };
-            if this.answers.load(Ordering::Relaxed) == answer && this.busy.idle() {
-                this.settle_previous();
-                this.leave();
+            // Quiet for `after` once the answer is over; a newer answer has its own saver.
+            loop {
+                std::thread::sleep(after);
+                let Some(this) = weak.upgrade() else { return };
+                if this.answers.load(Ordering::Relaxed) != answer {
+                    return;
+                }
+                if this.busy.idle() {
+                    this.settle_previous();
+                    this.leave();
+                    return;
+                }
             }
         });
         if let Err(e) = spawned {
