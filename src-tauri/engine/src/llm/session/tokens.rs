@@ -45,8 +45,7 @@ enum Piece<'t> {
 fn split_rendered(text: &str) -> Vec<Piece<'_>> {
     let mut pieces = Vec::new();
     let mut rest = text;
-    loop {
-        let Some(start) = rest.find(MARK) else { break };
+    while let Some(start) = rest.find(MARK) {
         let after = &rest[start + MARK.len_utf8()..];
         let Some(len) = after.find(MARK) else { break };
         let Ok(index) = after[..len].parse::<usize>() else {
