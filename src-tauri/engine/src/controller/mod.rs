@@ -149,14 +149,7 @@ impl Controller {
             events.disarm();
             return Err(invalid("the message is empty"));
         }
-        let (llm, guard) = match self.ready_llm().and_then(|llm| self.busy.begin_answer().map(|g| (llm, g))) {
-            Ok(ok) => ok,
-            Err(e) => {
-                events.disarm();
-                return Err(e);
-            }
-        };
-        self.settle_previous();
+        let (llm, guard) = self.start_answer(&mut events)?;
         let cancel = guard.cancel_token();
         self.ask_saved(&llm, text.to_string(), sampling, cancel, events.holding(guard), None);
         Ok(())
@@ -165,14 +158,7 @@ impl Controller {
     /// Asks the last question again; its answer is replaced once the new one exists (a new
     /// answer that fails, or is stopped before it begins, leaves the old one as it was).
     pub fn regenerate(self: &Arc<Self>, sampling: SamplingParams, mut events: Sink<ChatEvent>) -> Result<(), EngineError> {
-        let (llm, guard) = match self.ready_llm().and_then(|llm| self.busy.begin_answer().map(|g| (llm, g))) {
-            Ok(ok) => ok,
-            Err(e) => {
-                events.disarm();
-                return Err(e);
-            }
-        };
-        self.settle_previous();
+        let (llm, guard) = self.start_answer(&mut events)?;
         let taken = llm.exact_history().and_then(|before| llm.retract_last().map(|last| (before, last))).map_err(coded);
         let (before, last) = match taken {
             Ok((before, Some(last))) => (before, last),
@@ -208,6 +194,21 @@ impl Controller {
             }
         }
         Ok(())
+    }
+
+    /// The model and the answer slot for a new answer, once the last answer's saving has
+    /// settled; on an error `events` is disarmed (the caller returns the error).
+    fn start_answer(self: &Arc<Self>, events: &mut Sink<ChatEvent>) -> Result<(LlmClient, busy::SlotGuard), EngineError> {
+        match self.ready_llm().and_then(|llm| self.busy.begin_answer().map(|g| (llm, g))) {
+            Ok(started) => {
+                self.settle_previous();
+                Ok(started)
+            }
+            Err(e) => {
+                events.disarm();
+                Err(e)
+            }
+        }
     }
 
     /// Asks `text` into the saved conversation (created if new); every failure ends `events`.
